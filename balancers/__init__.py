@@ -1,0 +1,33 @@
+"""balancers: fix class imbalance at the data level for PyTorch.
+
+Samplers for ``DataLoader`` (weighted, class-balanced, progressive, class-aware, repeat-factor,
+balanced batches) that work under DDP and resume mid-epoch; multilabel-aware resampling and
+iterative stratification; long-tailed benchmark splits; reweighting helpers, focal losses and
+imbalance-aware metrics.
+"""
+
+from ._describe import ImbalanceReport, describe
+from ._labels import get_labels
+from ._weights import class_weights, pos_weight, sample_weights
+from .samplers import (
+    EpochSampler,
+    IndexBatchSampler,
+    WeightedSampler,
+    weighted_random_sampler,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "EpochSampler",
+    "ImbalanceReport",
+    "IndexBatchSampler",
+    "WeightedSampler",
+    "__version__",
+    "class_weights",
+    "describe",
+    "get_labels",
+    "pos_weight",
+    "sample_weights",
+    "weighted_random_sampler",
+]

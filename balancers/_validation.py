@@ -1,0 +1,222 @@
+"""Argument checks shared by every public entry point.
+
+Every message has one shape: "`name` should be <expected>, but got name=<value>", followed by the
+fix where there is one. Wrong types raise :class:`TypeError`, wrong values :class:`ValueError`.
+``bool`` is never accepted where an integer is expected.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Collection
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = [
+    "check_bool",
+    "check_choice",
+    "check_int",
+    "check_nonnegative_weights",
+    "check_real",
+    "check_seed",
+    "describe_value",
+]
+
+
+def describe_value(value: Any) -> str:
+    """Return a short ``repr`` of ``value`` for error messages (arrays are summarised)."""
+    if isinstance(value, np.ndarray):
+        return f"array(shape={value.shape}, dtype={value.dtype})"
+    if type(value).__module__.startswith("torch") and hasattr(value, "shape"):
+        return f"tensor(shape={tuple(value.shape)}, dtype={value.dtype})"
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+
+
+def check_int(
+    value: Any,
+    name: str,
+    *,
+    minimum: int | None = None,
+    maximum: int | None = None,
+    allow_none: bool = False,
+    hint: str = "",
+) -> int | None:
+    """Check that ``value`` is an integer in ``[minimum, maximum]`` and return it as ``int``.
+
+    Args:
+        value: the value to check.
+        name: the argument name used in messages.
+        minimum: smallest allowed value, or None.
+        maximum: largest allowed value, or None.
+        allow_none: accept None and return it.
+        hint: a sentence appended to the message (the fix).
+
+    Raises:
+        TypeError: ``value`` is not an integer (``bool`` and floats are rejected).
+        ValueError: ``value`` is outside the allowed range.
+    """
+    if value is None and allow_none:
+        return None
+    suffix = f" {hint}" if hint else ""
+    if minimum is not None and maximum is None:
+        expected = {0: "a non-negative integer", 1: "a positive integer"}.get(
+            minimum, f"an integer >= {minimum}"
+        )
+    elif minimum is not None and maximum is not None:
+        expected = f"an integer in [{minimum}, {maximum}]"
+    elif maximum is not None:
+        expected = f"an integer <= {maximum}"
+    else:
+        expected = "an integer"
+    if allow_none:
+        expected += " or None"
+    if not _is_int(value):
+        raise TypeError(
+            f"`{name}` should be {expected}, but got {name}={describe_value(value)} "
+            f"of type {type(value).__name__}.{suffix}"
+        )
+    ivalue = int(value)
+    if (minimum is not None and ivalue < minimum) or (maximum is not None and ivalue > maximum):
+        raise ValueError(f"`{name}` should be {expected}, but got {name}={ivalue}.{suffix}")
+    return ivalue
+
+
+def check_real(
+    value: Any,
+    name: str,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_inclusive: bool = True,
+    high_inclusive: bool = True,
+    allow_none: bool = False,
+    hint: str = "",
+) -> float | None:
+    """Check that ``value`` is a finite real number within the given bounds; return a ``float``.
+
+    Raises:
+        TypeError: ``value`` is not a real number (``bool`` is rejected).
+        ValueError: ``value`` is NaN, infinite or out of bounds.
+    """
+    if value is None and allow_none:
+        return None
+    suffix = f" {hint}" if hint else ""
+    parts = []
+    if low is not None:
+        parts.append(f"{'>=' if low_inclusive else '>'} {low:g}")
+    if high is not None:
+        parts.append(f"{'<=' if high_inclusive else '<'} {high:g}")
+    expected = "a finite number" + (" " + " and ".join(parts) if parts else "")
+    if allow_none:
+        expected += " or None"
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(
+            f"`{name}` should be {expected}, but got {name}={describe_value(value)} "
+            f"of type {type(value).__name__}.{suffix}"
+        )
+    fvalue = float(value)
+    bad = not np.isfinite(fvalue)
+    if low is not None:
+        bad |= fvalue < low if low_inclusive else fvalue <= low
+    if high is not None:
+        bad |= fvalue > high if high_inclusive else fvalue >= high
+    if bad:
+        raise ValueError(f"`{name}` should be {expected}, but got {name}={value!r}.{suffix}")
+    return fvalue
+
+
+def check_bool(value: Any, name: str) -> bool:
+    """Check that ``value`` is a ``bool`` and return it."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(
+            f"`{name}` should be True or False, but got {name}={describe_value(value)} "
+            f"of type {type(value).__name__}."
+        )
+    return bool(value)
+
+
+def check_choice(value: Any, name: str, choices: Collection[str]) -> str:
+    """Check that ``value`` is one of the strings in ``choices`` and return it."""
+    options = ", ".join(repr(c) for c in choices)
+    if not isinstance(value, str):
+        raise TypeError(
+            f"`{name}` should be one of {options}, but got {name}={describe_value(value)} "
+            f"of type {type(value).__name__}."
+        )
+    if value not in choices:
+        raise ValueError(f"`{name}` should be one of {options}, but got {name}={value!r}.")
+    return value
+
+
+def check_seed(value: Any, name: str = "seed") -> int | None:
+    """Check a ``seed`` argument: a non-negative integer or None."""
+    return check_int(value, name, minimum=0, allow_none=True)
+
+
+def check_nonnegative_weights(
+    weights: Any, name: str = "weights"
+) -> npt.NDArray[np.float64]:
+    """Convert ``weights`` to a 1-D float64 array and check that it is a usable distribution.
+
+    The weights must be finite, non-negative and not all zero.
+
+    Raises:
+        TypeError: ``weights`` is not numeric array-like.
+        ValueError: wrong shape, empty, negative, NaN, infinite or all zero.
+    """
+    if isinstance(weights, (str, bytes)) or weights is None:
+        raise TypeError(
+            f"`{name}` should be a 1-D array-like of non-negative numbers, but got "
+            f"{name}={describe_value(weights)}."
+        )
+    if type(weights).__module__.startswith("torch") and hasattr(weights, "detach"):
+        weights = weights.detach().cpu().numpy()
+    try:
+        arr = np.asarray(weights)
+    except Exception as exc:  # ragged lists and the like
+        raise TypeError(
+            f"`{name}` should be a 1-D array-like of non-negative numbers, but got "
+            f"{name}={describe_value(weights)}."
+        ) from exc
+    if arr.dtype == np.bool_ or not (
+        np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)
+    ):
+        raise TypeError(
+            f"`{name}` should be a 1-D array-like of non-negative numbers, but got an array "
+            f"of dtype {arr.dtype}."
+        )
+    if arr.ndim != 1:
+        raise ValueError(
+            f"`{name}` should be 1-D (one weight per sample), but got shape {arr.shape}. "
+            "Flatten it or pass one row of weights per sample."
+        )
+    if arr.size == 0:
+        raise ValueError(f"`{name}` should not be empty, but got {name} with 0 elements.")
+    arr = arr.astype(np.float64, copy=False)
+    finite = np.isfinite(arr)
+    if not finite.all():
+        first = int(np.flatnonzero(~finite)[0])
+        raise ValueError(
+            f"`{name}` should be finite, but got {name}[{first}]={arr[first]!r} "
+            f"({int((~finite).sum())} non-finite values)."
+        )
+    negative = arr < 0
+    if negative.any():
+        first = int(np.flatnonzero(negative)[0])
+        raise ValueError(
+            f"`{name}` should be non-negative, but got {name}[{first}]={arr[first]!r} "
+            f"({int(negative.sum())} negative values)."
+        )
+    if not (arr > 0).any():
+        raise ValueError(
+            f"`{name}` should have at least one positive value, but all {arr.size} "
+            "weights are zero."
+        )
+    return arr

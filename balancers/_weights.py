@@ -1,0 +1,187 @@
+"""Reweighting helpers: per-class weights, BCE ``pos_weight`` and per-sample weights."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+import torch
+
+from ._labels import Labels, check_labels
+from ._validation import check_bool, check_choice, check_real
+
+__all__ = ["class_weights", "pos_weight", "sample_weights"]
+
+Scheme = Literal["inverse", "sqrt", "effective", "balanced"]
+SCHEMES: tuple[str, ...] = ("inverse", "sqrt", "effective", "balanced")
+REDUCTIONS: tuple[str, ...] = ("max", "mean", "sum")
+
+
+def _scheme_weights(
+    counts: npt.NDArray[np.int64], scheme: str, beta: float, n_total: int
+) -> npt.NDArray[np.float64]:
+    """Weights for groups of the given (positive) sizes."""
+    n = counts.astype(np.float64)
+    if scheme == "inverse":
+        return 1.0 / n
+    if scheme == "sqrt":
+        return 1.0 / np.sqrt(n)
+    if scheme == "effective":
+        # (1 - beta) / (1 - beta**n), computed stably with expm1/log1p; beta = 0 gives 1.
+        if beta == 0.0:
+            return np.ones_like(n)
+        return -np.expm1(np.log(beta)) / -np.expm1(n * np.log(beta))
+    # "balanced": N / (C * n_c), as scikit-learn's compute_class_weight("balanced").
+    return n_total / (counts.shape[0] * n)
+
+
+def _check_scheme(scheme: Any, beta: Any) -> tuple[str, float]:
+    scheme = check_choice(scheme, "scheme", SCHEMES)
+    beta_f = check_real(beta, "beta", low=0.0, high=1.0, high_inclusive=False)
+    assert beta_f is not None
+    return scheme, beta_f
+
+
+def _zero_count_error(info: Labels, counts: npt.NDArray[np.int64]) -> None:
+    empty = np.flatnonzero(counts == 0)
+    if empty.size:
+        raise ValueError(
+            f"`labels` has no positive sample for label {int(info.classes[empty[0]])} "
+            f"(column {int(empty[0])}; {empty.size} labels without positives), so its weight "
+            "would be infinite. Drop that column or add positive samples."
+        )
+
+
+def class_weights(
+    labels: Any,
+    scheme: Scheme = "inverse",
+    *,
+    beta: float = 0.999,
+    normalize: bool = True,
+) -> torch.Tensor:
+    """One weight per class, for ``nn.CrossEntropyLoss(weight=...)``.
+
+    Schemes, with :math:`n_c` the size of class :math:`c`, :math:`N` the number of samples and
+    :math:`C` the number of classes:
+
+    * ``"inverse"``: :math:`1 / n_c`;
+    * ``"sqrt"``: :math:`1 / \\sqrt{n_c}`;
+    * ``"effective"``: :math:`(1 - \\beta) / (1 - \\beta^{n_c})`, the inverse effective number of
+      samples (Cui et al., "Class-Balanced Loss Based on Effective Number of Samples", CVPR 2019);
+    * ``"balanced"``: :math:`N / (C n_c)` (scikit-learn's ``class_weight="balanced"``).
+
+    For multilabel labels, :math:`n_c` is the number of positives of label :math:`c`.
+
+    Args:
+        labels: labels in any accepted form (see :func:`balancers.get_labels`).
+        scheme: one of ``"inverse"``, ``"sqrt"``, ``"effective"``, ``"balanced"``.
+        beta: the effective-number hyper-parameter, in ``[0, 1)``.
+        normalize: rescale so that the weights sum to the number of classes.
+
+    Returns:
+        A float32 tensor with one weight per class, ordered by sorted class id.
+
+    Raises:
+        ValueError: unknown scheme, ``beta`` outside ``[0, 1)``, or a multilabel column without
+            positives.
+
+    Example:
+        >>> class_weights([0, 0, 0, 1], "inverse", normalize=False)
+        tensor([0.3333, 1.0000])
+        >>> class_weights([0, 0, 0, 1]).sum().item()
+        2.0
+    """
+    scheme, beta_f = _check_scheme(scheme, beta)
+    normalize = check_bool(normalize, "normalize")
+    info = check_labels(labels)
+    _zero_count_error(info, info.counts)
+    w = _scheme_weights(info.counts, scheme, beta_f, info.n_samples)
+    if normalize:
+        w = w * (w.shape[0] / w.sum())
+    return torch.as_tensor(w, dtype=torch.float32)
+
+
+def pos_weight(labels: Any) -> torch.Tensor:
+    """Negatives / positives per label, for ``nn.BCEWithLogitsLoss(pos_weight=...)``.
+
+    Multilabel labels give one value per label column. 1-D labels with the classes ``{0, 1}``
+    (binary) give a single value for class 1; other 1-D labels are treated one-vs-rest (one value
+    per class, ordered by sorted class id).
+
+    Raises:
+        ValueError: a label (or class) has no positive sample; the message names it.
+
+    Example:
+        >>> pos_weight([[1, 0], [0, 1], [0, 1], [0, 1]])
+        tensor([3.0000, 0.3333])
+    """
+    info = check_labels(labels)
+    counts = info.counts
+    classes = info.classes
+    if not info.is_multilabel and info.classes.tolist() in ([0, 1], [False, True]):
+        counts, classes = counts[1:], classes[1:]
+    _zero_count_error(info, np.asarray(counts))
+    pos = counts.astype(np.float64)
+    return torch.as_tensor((info.n_samples - pos) / pos, dtype=torch.float32)
+
+
+def sample_weights(
+    labels: Any,
+    scheme: Scheme = "inverse",
+    *,
+    reduce: Literal["max", "mean", "sum"] = "max",
+    beta: float = 0.999,
+) -> torch.Tensor:
+    """One weight per sample: the weight of its class under ``scheme``.
+
+    For multiclass labels the weight of sample :math:`i` is :math:`w_{y_i}` (unnormalised
+    :func:`class_weights`). For multilabel labels a row's weight reduces the weights of its
+    positive labels with ``reduce`` (``"max"``, ``"mean"`` or ``"sum"``); rows with no positive
+    label form their own group "no label", weighted by the same scheme from that group's size
+    (and counted as one more class by ``"balanced"``).
+
+    Args:
+        labels: labels in any accepted form.
+        scheme: as in :func:`class_weights`.
+        reduce: how a multilabel row combines its labels' weights.
+        beta: the effective-number hyper-parameter for ``scheme="effective"``.
+
+    Returns:
+        A float64 tensor of shape ``(n_samples,)``; strictly positive and finite.
+
+    Example:
+        >>> sample_weights([0, 0, 1]).tolist()
+        [0.5, 0.5, 1.0]
+        >>> sample_weights([[1, 1], [1, 0], [0, 0]], reduce="mean").tolist()
+        [0.75, 0.5, 1.0]
+    """
+    scheme, beta_f = _check_scheme(scheme, beta)
+    reduce = check_choice(reduce, "reduce", REDUCTIONS)  # type: ignore[assignment]
+    info = check_labels(labels)
+    if not info.is_multilabel:
+        assert info.codes is not None
+        w = _scheme_weights(info.counts, scheme, beta_f, info.n_samples)
+        return torch.as_tensor(w[info.codes], dtype=torch.float64)
+    n_empty = int(info.empty_rows.shape[0])
+    present = info.counts > 0
+    group_counts = info.counts[present]
+    if n_empty:
+        group_counts = np.append(group_counts, n_empty)
+    group_w = _scheme_weights(group_counts, scheme, beta_f, info.n_samples)
+    label_w = np.zeros(info.n_classes, dtype=np.float64)
+    label_w[present] = group_w[: int(present.sum())]
+    assert info.matrix is not None
+    per_entry = label_w[info.matrix.indices]
+    starts = info.matrix.indptr[:-1]
+    has = info.row_label_counts > 0
+    out = np.empty(info.n_samples, dtype=np.float64)
+    if per_entry.size:
+        ufunc = np.maximum if reduce == "max" else np.add
+        reduced = ufunc.reduceat(per_entry, starts[has])
+        if reduce == "mean":
+            reduced = reduced / info.row_label_counts[has]
+        out[has] = reduced
+    if n_empty:
+        out[~has] = group_w[-1]
+    return torch.as_tensor(out, dtype=torch.float64)

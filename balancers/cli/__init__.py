@@ -1,0 +1,53 @@
+"""The ``balancers`` command line (also ``python -m balancers``).
+
+Each subcommand lives in its own module ``balancers.cli._<name>`` that defines
+``register(subparsers)``; ``register`` adds the parser and sets ``func`` to a callable taking the
+parsed arguments and returning an exit code. Bad input exits with code 2 and a one-line message.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+__all__ = ["CommandError", "main"]
+
+#: subcommand modules, in the order ``--help`` lists them
+_COMMANDS: tuple[str, ...] = ()
+
+
+class CommandError(Exception):
+    """A user error on the command line: printed as one line, exit code 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .. import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="balancers",
+        description="Class-imbalance tools for PyTorch: diagnostics, long-tailed splits, "
+        "augmentation-based oversampling and a demo of balancing strategies.",
+    )
+    parser.add_argument("--version", action="version", version=f"balancers {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in _COMMANDS:
+        importlib.import_module(f"{__name__}._{name}").register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code = args.func(args)
+    except (CommandError, ValueError, TypeError, FileNotFoundError, ImportError) as exc:
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        print(f"balancers {args.command}: error: {message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"balancers {args.command}: interrupted", file=sys.stderr)
+        return 130
+    return int(code or 0)

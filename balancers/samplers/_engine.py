@@ -1,0 +1,342 @@
+"""The sampler engine shared by every balancers sampler.
+
+A sampler says only how to draw one epoch's *global* index sequence from a generator seeded by
+``(seed, epoch)`` (:meth:`EpochSampler._draw_epoch`). The engine owns everything else:
+
+* epochs: :meth:`~EpochSampler.set_epoch` pins the epoch (DDP); without it each new iteration
+  advances to the next epoch;
+* DDP sharding: with ``num_replicas`` ranks, rank ``r`` yields positions ``r, r + R, ...`` of the
+  global sequence, padded by wrapping around (or truncated with ``drop_last``) so that every rank
+  yields the same number of items, like :class:`torch.utils.data.DistributedSampler`;
+* chunked iteration: the rank's shard is converted to Python ints a chunk at a time;
+* mid-epoch resume: :meth:`~EpochSampler.state_dict` records ``(epoch, yielded)``; after
+  :meth:`~EpochSampler.load_state_dict` the next iteration regenerates that epoch's sequence (a
+  vectorized call, no replay) and yields exactly the items not yet yielded;
+* batch mode: :meth:`~EpochSampler.batches` serves the same sequence as lists of indices for
+  ``DataLoader(batch_sampler=...)``.
+
+A sampler whose units are whole batches (``BalancedBatchSampler``) returns a 2-D array from
+``_draw_epoch``; rows are then the units that are sharded, counted and yielded (as lists).
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from typing import Any, Generic, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+import torch.distributed as dist
+from torch.utils.data import Sampler
+
+from .._rng import make_rng
+from .._validation import check_bool, check_int, check_seed
+
+__all__ = ["EpochSampler", "IndexBatchSampler", "resolve_replicas"]
+
+T_co = TypeVar("T_co", covariant=True)
+
+_CHUNK = 1 << 16
+_STATE_VERSION = 1
+
+
+def resolve_replicas(num_replicas: Any, rank: Any) -> tuple[int, int]:
+    """``(num_replicas, rank)`` with torch.distributed's values as defaults, validated.
+
+    Both default to the initialized process group's world size and rank, else to 1 and 0.
+
+    Raises:
+        TypeError: a value is not an integer.
+        ValueError: ``num_replicas < 1`` or ``rank`` outside ``[0, num_replicas)``.
+    """
+    initialized = dist.is_available() and dist.is_initialized()
+    if num_replicas is None:
+        num_replicas = dist.get_world_size() if initialized else 1
+    if rank is None:
+        rank = dist.get_rank() if initialized else 0
+    replicas = check_int(num_replicas, "num_replicas", minimum=1)
+    assert replicas is not None
+    r = check_int(rank, "rank", minimum=0)
+    assert r is not None
+    if r >= replicas:
+        raise ValueError(
+            f"`rank` should be in [0, num_replicas - 1] = [0, {replicas - 1}], but got "
+            f"rank={r} with num_replicas={replicas}."
+        )
+    return replicas, r
+
+
+class EpochSampler(Sampler[T_co], ABC, Generic[T_co]):
+    """Base class of all balancers samplers: deterministic, DDP-ready and resumable.
+
+    Subclasses implement :meth:`_draw_epoch` and call ``super().__init__`` with the engine's
+    keyword arguments.
+
+    Args:
+        num_samples: global number of draws (units) per epoch, before sharding; None means the
+            subclass default (usually the dataset size).
+        seed: seed of the epoch generators; the same seed gives the same sequences everywhere.
+        num_replicas: number of DDP ranks (default: the process group's world size, else 1).
+        rank: this process's rank (default: the process group's rank, else 0).
+        drop_last: drop the tail of the global sequence so that it divides evenly among ranks
+            instead of padding it by wrapping around.
+
+    Guarantees:
+        * the global sequence of epoch ``e`` is a pure function of ``(seed, e)`` and the
+          sampler's arguments;
+        * every rank yields ``len(sampler)`` items (for samplers with a fixed epoch size); the
+          shards are disjoint by position and interleave back into the global sequence;
+        * resuming from :meth:`state_dict` yields exactly the items not yet yielded.
+    """
+
+    #: whether units are whole batches (2-D epochs yielded as lists)
+    _yields_batches: bool = False
+
+    def __init__(
+        self,
+        *,
+        num_samples: int | None,
+        default_num_samples: int,
+        seed: int | None = 0,
+        num_replicas: int | None = None,
+        rank: int | None = None,
+        drop_last: bool = False,
+    ) -> None:
+        checked = check_int(num_samples, "num_samples", minimum=1, allow_none=True)
+        self.num_samples: int = default_num_samples if checked is None else checked
+        seed_checked = check_seed(seed)
+        self.num_replicas, self.rank = resolve_replicas(num_replicas, rank)
+        if seed_checked is None:
+            if self.num_replicas > 1:
+                raise ValueError(
+                    "`seed` should be an integer when num_replicas > 1 (ranks must agree on the "
+                    "order), but got seed=None. Pass the same integer seed on every rank."
+                )
+            seed_checked = int(np.random.SeedSequence().generate_state(1, np.uint32)[0])
+        self.seed: int = seed_checked
+        self.drop_last = check_bool(drop_last, "drop_last")
+        self._epoch = 0  # epoch of the next fresh iteration
+        self._pinned = False
+        self._resume: tuple[int, int] | None = None  # (epoch, units already yielded)
+        self._active: tuple[int, int] | None = None  # (epoch, position base) while iterating
+        self._list_iter: Iterator[Any] | None = None
+        self._list_end = 0
+        self._done = 0
+
+    # ----------------------------------------------------------------------------- subclass API
+    @abstractmethod
+    def _draw_epoch(self, epoch: int, rng: np.random.Generator) -> npt.NDArray[np.int64]:
+        """The global index sequence of ``epoch`` (1-D), or its batches (2-D, one per row)."""
+
+    def _expected_units(self) -> int:
+        """Global number of units of a typical epoch (used by ``__len__``)."""
+        return self.num_samples
+
+    # ---------------------------------------------------------------------------------- epochs
+    @property
+    def epoch(self) -> int:
+        """The epoch the next fresh iteration will use."""
+        return self._epoch
+
+    def set_epoch(self, epoch: int) -> None:
+        """Pin the epoch of the following iterations (call it every epoch under DDP).
+
+        Once called, iterations no longer advance the epoch by themselves. A resume point loaded
+        with :meth:`load_state_dict` for a different epoch is discarded.
+        """
+        e = check_int(epoch, "epoch", minimum=0)
+        assert e is not None
+        self._epoch = e
+        self._pinned = True
+        if self._resume is not None and self._resume[0] != e:
+            self._resume = None
+
+    def global_indices(self, epoch: int | None = None) -> npt.NDArray[np.int64]:
+        """The global sequence of ``epoch`` (default: the next epoch), before sharding."""
+        e = self._epoch if epoch is None else check_int(epoch, "epoch", minimum=0)
+        assert e is not None
+        return np.asarray(self._draw_epoch(e, make_rng(self.seed, e)), dtype=np.int64)
+
+    def _shard(self, sequence: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        n = int(sequence.shape[0])
+        replicas = self.num_replicas
+        if replicas == 1:
+            return sequence
+        if self.drop_last:
+            total = (n // replicas) * replicas
+            sequence = sequence[:total]
+        else:
+            total = math.ceil(n / replicas) * replicas
+            if total > n:
+                if n == 0:
+                    return sequence
+                pad = np.resize(np.arange(n), total - n)
+                sequence = np.concatenate([sequence, sequence[pad]])
+        return sequence[self.rank : total : replicas]
+
+    def rank_indices(self, epoch: int | None = None) -> npt.NDArray[np.int64]:
+        """This rank's shard of ``epoch`` (default: the next epoch)."""
+        return self._shard(self.global_indices(epoch))
+
+    def _per_rank(self, n: int) -> int:
+        if self.num_replicas == 1:
+            return n
+        if self.drop_last:
+            return n // self.num_replicas
+        return math.ceil(n / self.num_replicas)
+
+    def __len__(self) -> int:
+        return self._per_rank(self._expected_units())
+
+    # ------------------------------------------------------------------------------- iteration
+    def _start(self) -> tuple[int, int]:
+        if self._resume is not None:
+            epoch, offset = self._resume
+            self._resume = None
+        else:
+            epoch, offset = self._epoch, 0
+        if not self._pinned:
+            self._epoch = epoch + 1
+        return epoch, offset
+
+    def _iterate(self, batch_size: int | None = None, drop_last: bool = False) -> Iterator[Any]:
+        epoch, offset = self._start()
+        shard = self._shard(self.global_indices(epoch))
+        n = int(shard.shape[0])
+        self._active = (epoch, offset)
+        self._done = offset
+        try:
+            if batch_size is None:
+                for start in range(offset, n, _CHUNK):
+                    chunk = shard[start : start + _CHUNK].tolist()
+                    self._list_end = start + len(chunk)
+                    self._list_iter = iter(chunk)
+                    yield from self._list_iter
+            else:
+                step = max(batch_size, (_CHUNK // batch_size) * batch_size)
+                stop = n - (n - offset) % batch_size if drop_last else n
+                for start in range(offset, stop, step):
+                    chunk = shard[start : min(start + step, stop)].tolist()
+                    for j in range(0, len(chunk), batch_size):
+                        self._done = start + min(j + batch_size, len(chunk))
+                        yield chunk[j : j + batch_size]
+        finally:
+            if self._list_iter is not None:  # stopped early: keep the count for state_dict()
+                self._done = self._yielded()
+                self._list_iter = None
+        self._done = n
+        self._active = None
+
+    def __iter__(self) -> Iterator[T_co]:
+        return self._iterate()
+
+    def batches(self, batch_size: int, *, drop_last: bool = False) -> IndexBatchSampler:
+        """This sampler as a batch sampler yielding lists of ``batch_size`` indices.
+
+        The lists are cut from vectorized chunks, so ``DataLoader(dataset,
+        batch_sampler=sampler.batches(128))`` with a dataset that implements ``__getitems__``
+        fetches each batch in one call. Iteration, epochs and resume state are shared with this
+        sampler.
+        """
+        return IndexBatchSampler(self, batch_size, drop_last=drop_last)
+
+    # --------------------------------------------------------------------------------- resume
+    def _yielded(self) -> int:
+        if self._list_iter is not None:
+            return self._list_end - operator.length_hint(self._list_iter)
+        return self._done
+
+    def state_dict(self) -> dict[str, Any]:
+        """Where iteration stands: ``{"epoch", "yielded", ...}`` (JSON-serialisable).
+
+        ``yielded`` counts this rank's units already yielded in ``epoch``; between iterations it
+        is 0 and ``epoch`` is the next epoch to run.
+        """
+        if self._active is not None:
+            epoch, yielded = self._active[0], self._yielded()
+        elif self._resume is not None:
+            epoch, yielded = self._resume
+        else:
+            epoch, yielded = self._epoch, 0
+        return {
+            "version": _STATE_VERSION,
+            "epoch": epoch,
+            "yielded": yielded,
+            "pinned": self._pinned,
+            "seed": self.seed,
+            "num_replicas": self.num_replicas,
+            "rank": self.rank,
+        }
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Resume from :meth:`state_dict`: the next iteration continues where it stopped.
+
+        Raises:
+            TypeError: ``state_dict`` is not a dict.
+            ValueError: keys are missing, or it was saved by a sampler with a different seed or
+                number of replicas.
+        """
+        if not isinstance(state_dict, dict):
+            raise TypeError(
+                f"`state_dict` should be a dict from state_dict(), but got "
+                f"{type(state_dict).__name__}."
+            )
+        missing = {"epoch", "yielded", "seed", "num_replicas"} - set(state_dict)
+        if missing:
+            raise ValueError(
+                f"`state_dict` should come from {type(self).__name__}.state_dict(), but it lacks "
+                f"the keys {sorted(missing)}."
+            )
+        for key, mine in (("seed", self.seed), ("num_replicas", self.num_replicas)):
+            if state_dict[key] != mine:
+                raise ValueError(
+                    f"`state_dict` was saved with {key}={state_dict[key]!r}, but this sampler "
+                    f"has {key}={mine!r}; resuming would yield a different sequence. Build the "
+                    f"sampler with {key}={state_dict[key]!r}."
+                )
+        epoch = check_int(state_dict["epoch"], "state_dict['epoch']", minimum=0)
+        yielded = check_int(state_dict["yielded"], "state_dict['yielded']", minimum=0)
+        assert epoch is not None and yielded is not None
+        self._pinned = bool(state_dict.get("pinned", False))
+        self._epoch = epoch
+        self._resume = (epoch, yielded) if yielded > 0 else None
+        self._active = None
+
+
+class IndexBatchSampler(Sampler[list[int]]):
+    """Batches of an :class:`EpochSampler`'s indices, cut from vectorized chunks.
+
+    Created by :meth:`EpochSampler.batches`. Under DDP each rank batches its own shard. Resume
+    state is the underlying sampler's (counted in samples).
+    """
+
+    def __init__(self, sampler: EpochSampler[Any], batch_size: int, *, drop_last: bool = False):
+        if not isinstance(sampler, EpochSampler) or sampler._yields_batches:
+            raise TypeError(
+                "`sampler` should be a balancers sampler that yields indices, but got "
+                f"{type(sampler).__name__}."
+            )
+        size = check_int(batch_size, "batch_size", minimum=1)
+        assert size is not None
+        self.sampler = sampler
+        self.batch_size = size
+        self.drop_last = check_bool(drop_last, "drop_last")
+
+    def __iter__(self) -> Iterator[list[int]]:
+        return self.sampler._iterate(self.batch_size, self.drop_last)
+
+    def __len__(self) -> int:
+        n = len(self.sampler)
+        return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.sampler.set_epoch(epoch)
+
+    def state_dict(self) -> dict[str, Any]:
+        return self.sampler.state_dict()
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.sampler.load_state_dict(state_dict)
