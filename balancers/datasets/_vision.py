@@ -57,7 +57,8 @@ def missing_files_message(name: str, root: str | os.PathLike[str]) -> str:
     where = _WHERE[name].format(root=os.fspath(root))
     return (
         f"{name} not found or corrupted under root={os.fspath(root)!r}: {where}. Put the files "
-        "there or pass download=True (see datasets/README.md)."
+        "there or download them (download=True, or --download on the command line; see "
+        "datasets/README.md)."
     )
 
 
