@@ -63,7 +63,7 @@ class AliasTable:
             alias[small] = large[owner]
             # A large item retires when the deficits pass its excess end: it keeps 1 - overshoot
             # and borrows the overshoot from the next large item.
-            # The deficit that straddles a large item's excess end is the last one starting before it.
+            # The deficit straddling a large item's excess end is the last one starting before it.
             last = np.searchsorted(deficit_start, excess_end[:-1], side="left") - 1
             straddle_end = deficit_end[np.maximum(last, 0)]
             overshoot = np.where(last >= 0, straddle_end - excess_end[:-1], 0.0)
@@ -187,24 +187,24 @@ class WeightedPermutation:
         if groups is not None:
             keys = np.empty(groups.members.shape[0], dtype=np.float64)
             members = np.empty_like(groups.members)
-            for g, value in enumerate(groups.values):
+            for g, group_weight in enumerate(groups.values.tolist()):
                 a, b = int(groups.starts[g]), int(groups.starts[g + 1])
                 gaps = rng.standard_exponential(b - a)
                 gaps /= np.arange(b - a, 0, -1, dtype=np.float64)
                 np.cumsum(gaps, out=keys[a:b])
-                keys[a:b] /= value
+                keys[a:b] /= group_weight
                 members[a:b] = rng.permutation(groups.members[a:b])
-            kind = "stable"  # timsort merges the sorted runs
+            stable = True  # timsort merges the sorted runs
         else:
-            keys = rng.standard_exponential(self.weights.shape[0])
+            keys = np.asarray(rng.standard_exponential(self.weights.shape[0]), dtype=np.float64)
             keys /= self.weights
             members = self.positive
-            kind = "quicksort"
+            stable = False
         if size < keys.shape[0]:
             part = np.argpartition(keys, size - 1)[:size]
             order = part[np.argsort(keys[part])]
         else:
-            order = np.argsort(keys, kind=kind)
+            order = np.argsort(keys, kind="stable") if stable else np.argsort(keys)
         return members[order].astype(np.int64, copy=False)
 
 

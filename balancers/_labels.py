@@ -11,10 +11,11 @@ Accepted label forms (see the API contract, section 0):
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Literal
+from typing import Any, Literal, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
@@ -26,7 +27,7 @@ from ._validation import describe_value
 
 __all__ = ["Labels", "check_labels", "get_labels"]
 
-LabelArray = npt.NDArray[Any] | sp.csr_array
+LabelArray: TypeAlias = "npt.NDArray[Any] | sp.csr_array"
 
 _FORMS = (
     "a 1-D array of class ids, a 2-D 0/1 array of shape (n_samples, n_labels), "
@@ -44,7 +45,9 @@ def _stack_targets(targets: Sequence[Any]) -> LabelArray:
     """Stack per-sample targets (scalars or 0/1 vectors) into a label array."""
     items = [_to_numpy(t) for t in targets]
     if all(np.ndim(t) == 0 for t in items):
-        return np.asarray([t.item() if isinstance(t, np.generic | np.ndarray) else t for t in items])
+        return np.asarray(
+            [t.item() if isinstance(t, np.generic | np.ndarray) else t for t in items]
+        )
     try:
         dense = np.stack([np.asarray(t).reshape(-1) for t in items])
     except ValueError as exc:
@@ -90,9 +93,11 @@ def _attribute_labels(dataset: Any) -> Any | None:
         if isinstance(value, Sequence) and (n is None or len(value) == n):
             if len(value) and np.ndim(_to_numpy(value[0])) > 0:
                 return _stack_targets(value)
-            return np.asarray([_to_numpy(v) for v in value]) if value and isinstance(
-                value[0], torch.Tensor
-            ) else np.asarray(value)
+            return (
+                np.asarray([_to_numpy(v) for v in value])
+                if value and isinstance(value[0], torch.Tensor)
+                else np.asarray(value)
+            )
     return None
 
 
@@ -217,7 +222,7 @@ class Labels:
 
     @cached_property
     def class_members(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-        """Inverted index ``(indptr, rows)``: rows of class ``c`` are ``rows[indptr[c]:indptr[c+1]]``.
+        """Inverted index ``(indptr, rows)``: class ``c`` has ``rows[indptr[c]:indptr[c + 1]]``.
 
         Rows are in ascending order within each class. A multilabel row appears once per label.
         """
@@ -233,7 +238,7 @@ class Labels:
         return indptr, rows
 
     def dense(self) -> npt.NDArray[np.int8]:
-        """The labels as a dense ``(n_samples, n_classes)`` 0/1 int8 matrix (one-hot if multiclass)."""
+        """Dense ``(n_samples, n_classes)`` int8 0/1 matrix (one-hot if multiclass)."""
         if self.matrix is not None:
             return np.asarray(self.matrix.toarray(), dtype=np.int8)
         out = np.zeros((self.n_samples, self.n_classes), dtype=np.int8)
@@ -256,10 +261,8 @@ class Labels:
 
 def _multiclass(arr: npt.NDArray[Any], name: str) -> Labels:
     if arr.dtype == object:
-        try:
+        with contextlib.suppress(Exception):  # exotic objects stay object arrays
             arr = np.asarray(arr.tolist())
-        except Exception:  # pragma: no cover - exotic objects
-            pass
         if arr.dtype == object:
             raise TypeError(
                 f"`{name}` should hold class ids of one type (integers or strings), but got "
@@ -270,13 +273,16 @@ def _multiclass(arr: npt.NDArray[Any], name: str) -> Labels:
         if bad.any():
             first = int(np.flatnonzero(bad)[0])
             raise ValueError(
-                f"`{name}` should hold integer class ids, but got {name}[{first}]={arr[first].item()!r}. "
+                f"`{name}` should hold integer class ids, but got "
+                f"{name}[{first}]={arr[first].item()!r}. "
                 "Continuous targets cannot be balanced by class; for per-sample weights use "
                 "WeightedSampler(weights)."
             )
         arr = arr.astype(np.int64)
     elif np.issubdtype(arr.dtype, np.complexfloating):
-        raise TypeError(f"`{name}` should hold integer or string class ids, but got complex values.")
+        raise TypeError(
+            f"`{name}` should hold integer or string class ids, but got complex values."
+        )
     if np.issubdtype(arr.dtype, np.integer) and arr.dtype != np.bool_:
         lo, hi = int(arr.min()), int(arr.max())
         if lo >= 0 and hi <= max(4 * arr.shape[0], 1 << 20):
@@ -323,8 +329,8 @@ def _multilabel(matrix: sp.csr_array, name: str) -> Labels:
         value = data[np.flatnonzero(bad)[0]]
         raise ValueError(
             f"`{name}` should be a 0/1 indicator matrix for multilabel data, but it contains "
-            f"{value.item()!r}. For multiclass labels pass a 1-D array of class ids (use .ravel() on a "
-            "column vector)."
+            f"{value.item()!r}. For multiclass labels pass a 1-D array of class ids "
+            "(use .ravel() on a column vector)."
         )
     matrix = sp.csr_array(
         (data.astype(np.int8), matrix.indices.copy(), matrix.indptr.copy()), shape=matrix.shape

@@ -160,9 +160,7 @@ def check_seed(value: Any, name: str = "seed") -> int | None:
     return check_int(value, name, minimum=0, allow_none=True)
 
 
-def check_nonnegative_weights(
-    weights: Any, name: str = "weights"
-) -> npt.NDArray[np.float64]:
+def check_nonnegative_weights(weights: Any, name: str = "weights") -> npt.NDArray[np.float64]:
     """Convert ``weights`` to a 1-D float64 array and check that it is a usable distribution.
 
     The weights must be finite, non-negative and not all zero.
@@ -204,14 +202,14 @@ def check_nonnegative_weights(
     if not finite.all():
         first = int(np.flatnonzero(~finite)[0])
         raise ValueError(
-            f"`{name}` should be finite, but got {name}[{first}]={arr[first]!r} "
+            f"`{name}` should be finite, but got {name}[{first}]={float(arr[first])!r} "
             f"({int((~finite).sum())} non-finite values)."
         )
     negative = arr < 0
     if negative.any():
         first = int(np.flatnonzero(negative)[0])
         raise ValueError(
-            f"`{name}` should be non-negative, but got {name}[{first}]={arr[first]!r} "
+            f"`{name}` should be non-negative, but got {name}[{first}]={float(arr[first])!r} "
             f"({int(negative.sum())} negative values)."
         )
     if not (arr > 0).any():

@@ -92,11 +92,11 @@ def class_weights(
         >>> class_weights([0, 0, 0, 1]).sum().item()
         2.0
     """
-    scheme, beta_f = _check_scheme(scheme, beta)
+    scheme_name, beta_f = _check_scheme(scheme, beta)
     normalize = check_bool(normalize, "normalize")
     info = check_labels(labels)
     _zero_count_error(info, info.counts)
-    w = _scheme_weights(info.counts, scheme, beta_f, info.n_samples)
+    w = _scheme_weights(info.counts, scheme_name, beta_f, info.n_samples)
     if normalize:
         w = w * (w.shape[0] / w.sum())
     return torch.as_tensor(w, dtype=torch.float32)
@@ -156,19 +156,19 @@ def sample_weights(
         >>> sample_weights([[1, 1], [1, 0], [0, 0]], reduce="mean").tolist()
         [0.75, 0.5, 1.0]
     """
-    scheme, beta_f = _check_scheme(scheme, beta)
-    reduce = check_choice(reduce, "reduce", REDUCTIONS)  # type: ignore[assignment]
+    scheme_name, beta_f = _check_scheme(scheme, beta)
+    reduction = check_choice(reduce, "reduce", REDUCTIONS)
     info = check_labels(labels)
     if not info.is_multilabel:
         assert info.codes is not None
-        w = _scheme_weights(info.counts, scheme, beta_f, info.n_samples)
+        w = _scheme_weights(info.counts, scheme_name, beta_f, info.n_samples)
         return torch.as_tensor(w[info.codes], dtype=torch.float64)
     n_empty = int(info.empty_rows.shape[0])
     present = info.counts > 0
     group_counts = info.counts[present]
     if n_empty:
         group_counts = np.append(group_counts, n_empty)
-    group_w = _scheme_weights(group_counts, scheme, beta_f, info.n_samples)
+    group_w = _scheme_weights(group_counts, scheme_name, beta_f, info.n_samples)
     label_w = np.zeros(info.n_classes, dtype=np.float64)
     label_w[present] = group_w[: int(present.sum())]
     assert info.matrix is not None
@@ -177,9 +177,9 @@ def sample_weights(
     has = info.row_label_counts > 0
     out = np.empty(info.n_samples, dtype=np.float64)
     if per_entry.size:
-        ufunc = np.maximum if reduce == "max" else np.add
+        ufunc = np.maximum if reduction == "max" else np.add
         reduced = ufunc.reduceat(per_entry, starts[has])
-        if reduce == "mean":
+        if reduction == "mean":
             reduced = reduced / info.row_label_counts[has]
         out[has] = reduced
     if n_empty:

@@ -33,7 +33,12 @@ class IndexDataset(Dataset[int]):
 
 
 def _worker(
-    rank: int, world_size: int, init_file: str, out_dir: str, target: Callable[..., Any], args: tuple
+    rank: int,
+    world_size: int,
+    init_file: str,
+    out_dir: str,
+    target: Callable[..., Any],
+    args: tuple,
 ) -> None:
     dist.init_process_group(
         "gloo", init_method=f"file://{init_file}", rank=rank, world_size=world_size

@@ -156,5 +156,6 @@ def weighted_random_sampler(
             f"`generator` should be a torch.Generator or None, but got {type(generator).__name__}."
         )
     return WeightedRandomSampler(
-        weights, num_samples=draws, replacement=replacement, generator=generator
+        weights,  # type: ignore[arg-type]  # torch accepts a tensor of weights
+        num_samples=draws, replacement=replacement, generator=generator
     )
