@@ -1,0 +1,282 @@
+"""``AugmentedDataset``: serve a resampled index multiset, augmenting the repeats."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Sequence
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+import torch
+from torch.utils.data import Dataset, Subset
+
+from .._labels import LabelArray, get_labels
+from .._rng import resolve_seed
+from .._validation import check_choice, check_int, check_seed, describe_value
+from ._images import from_hwc, to_hwc
+from ._seeding import ItemRandom
+
+__all__ = ["AugmentedDataset"]
+
+AugmentMode = Literal["repeats", "all", "none"]
+_MODES = ("repeats", "all", "none")
+
+
+def check_dataset(dataset: Any, name: str = "dataset") -> int:
+    """Check that ``dataset`` is a map-style dataset with a length; return the length."""
+    if not hasattr(dataset, "__getitem__") or not hasattr(dataset, "__len__"):
+        raise TypeError(
+            f"`{name}` should be a map-style dataset (with __getitem__ and __len__), but got "
+            f"{describe_value(dataset)} of type {type(dataset).__name__}."
+        )
+    return len(dataset)
+
+
+def check_indices(indices: Any, n: int, name: str = "indices") -> npt.NDArray[np.int64]:
+    """Convert ``indices`` to a read-only int64 array of positions in ``[0, n)``."""
+    if isinstance(indices, torch.Tensor):
+        indices = indices.detach().cpu().numpy()
+    if isinstance(indices, str | bytes | dict | set) or indices is None:
+        raise TypeError(
+            f"`{name}` should be a 1-D array-like of dataset indices, but got "
+            f"{describe_value(indices)} of type {type(indices).__name__}."
+        )
+    arr = np.asarray(indices)
+    if arr.dtype == np.bool_ or not (
+        np.issubdtype(arr.dtype, np.integer) or (arr.size == 0 and arr.dtype == np.float64)
+    ):
+        raise TypeError(
+            f"`{name}` should hold integer dataset indices, but got an array of dtype {arr.dtype}."
+        )
+    if arr.ndim != 1:
+        raise ValueError(f"`{name}` should be 1-D, but got shape {arr.shape}.")
+    if arr.size == 0:
+        raise ValueError(f"`{name}` should not be empty, but got 0 indices.")
+    arr = arr.astype(np.int64)
+    bad = (arr < 0) | (arr >= n)
+    if bad.any():
+        first = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f"`{name}` should be in [0, {n}) for a dataset of {n} items, but got "
+            f"{name}[{first}]={int(arr[first])} ({int(bad.sum())} out of range)."
+        )
+    arr.setflags(write=False)
+    return arr
+
+
+def first_occurrences(indices: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+    """Mask of positions holding the first occurrence of their index."""
+    mask = np.zeros(indices.shape[0], dtype=np.bool_)
+    _, first = np.unique(indices, return_index=True)
+    mask[first] = True
+    return mask
+
+
+def detach_transform(dataset: Any) -> tuple[Any, Callable[[Any], Any] | None]:
+    """Return ``(copy of dataset without its image transform, that transform)``.
+
+    Handles datasets with a ``transform`` attribute (torchvision datasets, custom ones) and chains
+    of ``Subset`` over them. The caller's dataset is not modified (shallow copies).
+    """
+    if isinstance(dataset, Subset):
+        inner, transform = detach_transform(dataset.dataset)
+        if transform is None:
+            return dataset, None
+        return Subset(inner, dataset.indices), transform
+    transform = getattr(dataset, "transform", None)
+    if transform is None or not callable(transform):
+        return dataset, None
+    raw = copy.copy(dataset)
+    raw.transform = None
+    if hasattr(raw, "transforms"):
+        from torchvision.datasets.vision import StandardTransform
+
+        if isinstance(raw.transforms, StandardTransform):
+            raw.transforms = StandardTransform(None, getattr(raw, "target_transform", None))
+    return raw, transform
+
+
+class _Items(Dataset[Any]):
+    """A plain sequence of items seen as a Dataset (so that labels can be read from it)."""
+
+    def __init__(self, items: Any) -> None:
+        self.items = items
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, i: int) -> Any:
+        return self.items[i]
+
+
+class AugmentedDataset(Dataset[Any]):
+    """Serve ``dataset[indices[k]]``, putting repeated items through an albumentations pipeline.
+
+    The usual input is the index multiset of an oversampler (:func:`balancers.random_oversample`,
+    :func:`balancers.ml_ros`): in ``"repeats"`` mode the first occurrence of each original index
+    is served untouched and every further occurrence (a clone) is augmented, so the model sees new
+    pixels instead of the same image many times (the augmentation counterpart of SMOTE-like
+    synthesis for images; see Buda et al. 2018, "A systematic study of the class imbalance problem
+    in convolutional neural networks", and Shorten & Khoshgoftaar 2019, "A survey on image data
+    augmentation for deep learning").
+
+    Guarantees:
+
+    * item ``k`` of epoch ``e`` is a pure function of ``(seed, e, k)``: the same pixels with 0 or N
+      DataLoader workers, in any process and on every DDP rank;
+    * different epochs give different augmentations of the same clone;
+    * non-augmented items equal ``dataset[indices[k]]`` exactly;
+    * the image comes back as the kind it was given (PIL image, HWC numpy array or CHW tensor) with
+      the same dtype; the target and any further fields pass through unchanged (class ids,
+      multilabel vectors);
+    * no global random state (``random``, ``numpy.random``, ``torch``) is read or changed.
+
+    The dataset's own ``transform`` (torchvision datasets, e.g. ``ToTensor()`` + ``Normalize``) is
+    applied *after* the augmentation: the pipeline sees the raw image, as albumentations expects.
+    With ``dataset_transform="keep"`` the dataset is used as is and the pipeline sees its output.
+
+    Epochs: call ``set_epoch(e)`` before iterating the DataLoader for epoch ``e``, next to
+    ``sampler.set_epoch(e)`` (the epoch lives in shared memory, so this reaches persistent
+    workers too). Without it every epoch repeats epoch 0's augmentations.
+
+    Args:
+        dataset: a map-style dataset whose items are ``(image, target, ...)`` tuples or images.
+        indices: 1-D integer positions into ``dataset`` (repeats allowed).
+        transform: an albumentations transform (called as ``transform(image=array)["image"]``);
+            may be None only with ``augment="none"``.
+        augment: ``"repeats"`` (default) augments every occurrence of an index after its first,
+            ``"all"`` augments every item, ``"none"`` none.
+        seed: seed of the augmentations (None: fresh entropy, fixed at construction).
+        dataset_transform: ``"after"`` (default) moves the dataset's own ``transform`` after the
+            augmentation; ``"keep"`` leaves the dataset untouched.
+
+    Raises:
+        TypeError: ``dataset`` is not a map-style dataset, ``indices`` are not integers,
+            ``transform`` is not callable, or another argument has the wrong type.
+        ValueError: ``indices`` empty, not 1-D or out of range; ``augment`` or
+            ``dataset_transform`` not one of the choices; ``transform=None`` with augmentation on.
+
+    Example:
+        >>> import numpy as np, albumentations as A
+        >>> images = [np.full((8, 8, 3), i * 40, dtype=np.uint8) for i in range(3)]
+        >>> data = list(zip(images, [0, 0, 1]))
+        >>> ds = AugmentedDataset(data, [0, 1, 2, 2], A.Compose([A.HorizontalFlip(p=1.0)]))
+        >>> ds.augmented.tolist()
+        [False, False, False, True]
+        >>> img, target = ds[3]
+        >>> img.shape, target
+        ((8, 8, 3), 1)
+    """
+
+    def __init__(
+        self,
+        dataset: Any,
+        indices: Any,
+        transform: Callable[..., Any] | None,
+        *,
+        augment: AugmentMode = "repeats",
+        seed: int | None = 0,
+        dataset_transform: Literal["after", "keep"] = "after",
+    ) -> None:
+        n = check_dataset(dataset)
+        self.augment: AugmentMode = check_choice(augment, "augment", _MODES)  # type: ignore[assignment]
+        if transform is None and self.augment != "none":
+            raise ValueError(
+                f"`transform` should be an albumentations transform when augment={augment!r}, "
+                "but got transform=None. Pass a pipeline (e.g. balancers.augment."
+                "default_pipeline()) or augment='none'."
+            )
+        if transform is not None and not callable(transform):
+            raise TypeError(
+                "`transform` should be a callable albumentations transform (e.g. A.Compose"
+                f"([...])), but got transform={describe_value(transform)} of type "
+                f"{type(transform).__name__}."
+            )
+        self.dataset_transform = check_choice(
+            dataset_transform, "dataset_transform", ("after", "keep")
+        )
+        self.indices = check_indices(indices, n)
+        self.transform = transform
+        self.seed = resolve_seed(check_seed(seed))
+        self.dataset = dataset
+        if self.dataset_transform == "after":
+            self._source, self._post = detach_transform(dataset)
+        else:
+            self._source, self._post = dataset, None
+        if self.augment == "repeats":
+            mask = ~first_occurrences(self.indices)
+        else:
+            mask = np.full(self.indices.shape[0], self.augment == "all", dtype=np.bool_)
+        mask.setflags(write=False)
+        self._augmented = mask
+        self._epoch = torch.zeros((), dtype=torch.int64).share_memory_()  # type: ignore[no-untyped-call]
+        self._random = ItemRandom(self.seed)
+        self._targets: LabelArray | None = None
+
+    # -- epochs -------------------------------------------------------------------------------
+    @property
+    def epoch(self) -> int:
+        """The epoch whose augmentations are served."""
+        return int(self._epoch.item())
+
+    def set_epoch(self, epoch: int) -> None:
+        """Serve the augmentations of ``epoch`` (call before iterating the loader)."""
+        self._epoch.fill_(check_int(epoch, "epoch", minimum=0))
+
+    # -- what is served -----------------------------------------------------------------------
+    @property
+    def augmented(self) -> npt.NDArray[np.bool_]:
+        """Read-only mask: ``augmented[k]`` tells whether item ``k`` goes through the pipeline."""
+        return self._augmented
+
+    @property
+    def targets(self) -> LabelArray:
+        """Labels of the served items (``labels[indices]``), read without decoding images."""
+        if self._targets is None:
+            source = self.dataset if isinstance(self.dataset, Dataset) else _Items(self.dataset)
+            self._targets = get_labels(source, progress=False)[self.indices]
+        return self._targets
+
+    def __len__(self) -> int:
+        return int(self.indices.shape[0])
+
+    def augment_image(self, image: Any, k: int, epoch: int | None = None) -> Any:
+        """Augment ``image`` with the random state of item ``k`` (of ``epoch``, default current)."""
+        assert self.transform is not None
+        arr, spec = to_hwc(image)
+        e = self.epoch if epoch is None else epoch
+        result = self._random.call(self.transform, e, k, arr)
+        if not isinstance(result, dict) or "image" not in result:
+            raise TypeError(
+                "`transform` should follow the albumentations convention transform(image=array) "
+                f"-> {{'image': array, ...}}, but it returned {describe_value(result)}."
+            )
+        return from_hwc(np.asarray(result["image"]), spec)
+
+    def get(self, k: int, *, post: bool = True) -> Any:
+        """Item ``k``; ``post=False`` skips the dataset transform moved after the augmentation."""
+        n = len(self)
+        if not -n <= k < n:
+            raise IndexError(f"index {k} is out of range for an AugmentedDataset of {n} items")
+        k = k % n
+        item = self._source[int(self.indices[k])]
+        is_pair = isinstance(item, tuple | list)
+        image = item[0] if is_pair else item
+        if self._augmented[k]:
+            image = self.augment_image(image, k)
+        if post and self._post is not None:
+            image = self._post(image)
+        if not is_pair:
+            return image
+        rest: Sequence[Any] = item[1:]
+        return (image, *rest) if isinstance(item, tuple) else [image, *rest]
+
+    def __getitem__(self, k: int) -> Any:
+        return self.get(int(k))
+
+    def __repr__(self) -> str:
+        return (
+            f"AugmentedDataset(n={len(self)}, augmented={int(self._augmented.sum())}, "
+            f"augment={self.augment!r}, seed={self.seed}, epoch={self.epoch})"
+        )
