@@ -9,9 +9,11 @@ imbalance-aware metrics.
 from ._describe import ImbalanceReport, describe
 from ._labels import get_labels
 from ._weights import class_weights, pos_weight, sample_weights
+from .resample import lp_ros, lp_rus, ml_ros, ml_rus
 from .samplers import (
     EpochSampler,
     IndexBatchSampler,
+    RepeatFactorSampler,
     WeightedSampler,
     weighted_random_sampler,
 )
@@ -22,11 +24,16 @@ __all__ = [
     "EpochSampler",
     "ImbalanceReport",
     "IndexBatchSampler",
+    "RepeatFactorSampler",
     "WeightedSampler",
     "__version__",
     "class_weights",
     "describe",
     "get_labels",
+    "lp_ros",
+    "lp_rus",
+    "ml_ros",
+    "ml_rus",
     "pos_weight",
     "sample_weights",
     "weighted_random_sampler",

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 from ._labels import check_labels
+from ._measures import multilabel_measures
 
 __all__ = ["ImbalanceReport", "describe"]
+
+
+def _json_number(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+def _format_ir(value: float) -> str:
+    return f"{value:.2f}" if math.isfinite(value) else "inf"
 
 
 @dataclass(frozen=True)
@@ -21,9 +29,12 @@ class ImbalanceReport:
         n_samples: number of samples (rows).
         classes: class ids (multiclass) or label columns (multilabel), sorted.
         counts: samples per class, or positives per label.
-        imbalance_ratio: largest count / smallest count (over labels with positives).
-        measures: further measures (multilabel: IRLbl per label, MeanIR, MaxIR, CVIR, SCUMBLE,
-            cardinality, density, distinct labelsets, rows with no label).
+        imbalance_ratio: largest count / smallest count (over labels with positives; for
+            multilabel labels this equals MaxIR).
+        measures: multilabel only (empty for multiclass): ``irlbl`` (IRLbl per label, ``inf``
+            for a label without positives), ``mean_ir``, ``max_ir``, ``cvir``, ``scumble``,
+            ``cardinality``, ``density``, ``n_labelsets`` (distinct labelsets) and
+            ``n_empty_rows`` (rows with no label). Each is also an attribute of the report.
     """
 
     kind: str
@@ -33,51 +44,158 @@ class ImbalanceReport:
     imbalance_ratio: float
     measures: dict[str, Any] = field(default_factory=dict)
 
+    def _measure(self, name: str) -> Any:
+        if name not in self.measures:
+            raise AttributeError(f"`{name}` is only defined for multilabel labels.")
+        return self.measures[name]
+
+    @property
+    def irlbl(self) -> list[float]:
+        """IRLbl per label: largest label count / label count (multilabel only)."""
+        return list(self._measure("irlbl"))
+
+    @property
+    def mean_ir(self) -> float:
+        """MeanIR: mean IRLbl over the labels with positives (multilabel only)."""
+        return float(self._measure("mean_ir"))
+
+    @property
+    def max_ir(self) -> float:
+        """MaxIR: largest IRLbl over the labels with positives (multilabel only)."""
+        return float(self._measure("max_ir"))
+
+    @property
+    def cvir(self) -> float:
+        """CVIR: sample standard deviation of IRLbl / MeanIR (multilabel only)."""
+        return float(self._measure("cvir"))
+
+    @property
+    def scumble(self) -> float:
+        """SCUMBLE: mean concurrence of frequent and rare labels per row (multilabel only)."""
+        return float(self._measure("scumble"))
+
+    @property
+    def cardinality(self) -> float:
+        """Mean number of labels per row (multilabel only)."""
+        return float(self._measure("cardinality"))
+
+    @property
+    def density(self) -> float:
+        """Cardinality / number of labels (multilabel only)."""
+        return float(self._measure("density"))
+
+    @property
+    def n_labelsets(self) -> int:
+        """Number of distinct labelsets (multilabel only)."""
+        return int(self._measure("n_labelsets"))
+
+    @property
+    def n_empty_rows(self) -> int:
+        """Rows with no positive label (multilabel only)."""
+        return int(self._measure("n_empty_rows"))
+
     @property
     def shares(self) -> list[float]:
         """Each class's count divided by the number of samples."""
         return [c / self.n_samples for c in self.counts]
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-serialisable dict of everything in the report."""
-        return {
+        """A JSON-serialisable dict of everything in the report (``inf`` becomes ``None``).
+
+        Example:
+            >>> describe([[1, 0], [1, 1], [1, 0]]).to_dict()["irlbl"]
+            [1.0, 3.0]
+        """
+        out: dict[str, Any] = {
             "kind": self.kind,
             "n_samples": self.n_samples,
             "classes": [c.item() if hasattr(c, "item") else c for c in self.classes],
             "counts": list(self.counts),
             "shares": self.shares,
-            "imbalance_ratio": self.imbalance_ratio,
-            **self.measures,
+            "imbalance_ratio": _json_number(self.imbalance_ratio),
         }
+        for key, value in self.measures.items():
+            if key == "irlbl":
+                out[key] = [_json_number(v) for v in value]
+            elif isinstance(value, float):
+                out[key] = _json_number(value)
+            else:
+                out[key] = value
+        return out
 
     def __str__(self) -> str:
-        head = "class" if self.kind == "multiclass" else "label"
-        rows = [(str(c), str(n), f"{s:.2%}") for c, n, s in zip(
-            self.classes, self.counts, self.shares, strict=True
-        )]
-        width = [max(len(head), *(len(r[0]) for r in rows)), max(5, *(len(r[1]) for r in rows)),
-                 max(5, *(len(r[2]) for r in rows))]
-        lines = [
-            f"{self.kind} labels: {self.n_samples} samples, {len(self.classes)} "
-            f"{head}es" if head == "class" else
-            f"{self.kind} labels: {self.n_samples} samples, {len(self.classes)} labels",
-            f"{head:<{width[0]}}  {'count':>{width[1]}}  {'share':>{width[2]}}",
+        multilabel = self.kind == "multilabel"
+        head = "label" if multilabel else "class"
+        columns = [head, "count", "share"] + (["IRLbl"] if multilabel else [])
+        rows = [
+            [str(c), str(n), f"{s:.2%}"]
+            for c, n, s in zip(self.classes, self.counts, self.shares, strict=True)
         ]
-        lines += [f"{a:<{width[0]}}  {b:>{width[1]}}  {c:>{width[2]}}" for a, b, c in rows]
-        lines.append(f"imbalance ratio (max/min): {self.imbalance_ratio:.2f}")
+        if multilabel:
+            for row, ir in zip(rows, self.measures["irlbl"], strict=True):
+                row.append(_format_ir(ir))
+        width = [max(len(columns[j]), *(len(r[j]) for r in rows)) for j in range(len(columns))]
+
+        def line(cells: list[str]) -> str:
+            first = f"{cells[0]:<{width[0]}}"
+            rest = [f"{c:>{w}}" for c, w in zip(cells[1:], width[1:], strict=True)]
+            return "  ".join([first, *rest])
+
+        plural = "labels" if multilabel else "classes"
+        lines = [f"{self.kind} labels: {self.n_samples} samples, {len(self.classes)} {plural}"]
+        lines.append(line(columns))
+        lines += [line(r) for r in rows]
+        summary: list[tuple[str, str]] = [
+            ("imbalance ratio (max/min)", _format_ir(self.imbalance_ratio))
+        ]
+        if multilabel:
+            m = self.measures
+            summary += [
+                ("MeanIR", f"{m['mean_ir']:.4f}"),
+                ("MaxIR", f"{m['max_ir']:.4f}"),
+                ("CVIR", f"{m['cvir']:.4f}"),
+                ("SCUMBLE", f"{m['scumble']:.4f}"),
+                ("cardinality", f"{m['cardinality']:.4f}"),
+                ("density", f"{m['density']:.4f}"),
+                ("distinct labelsets", str(m["n_labelsets"])),
+                ("rows with no label", str(m["n_empty_rows"])),
+            ]
+        key_width = max(len(k) for k, _ in summary)
+        lines += [f"{k + ':':<{key_width + 1}} {v}" for k, v in summary]
         return "\n".join(lines)
 
     def plot(self) -> Any:
-        """A matplotlib Figure: bar chart of the counts on a log scale (extra ``plot``)."""
+        """A matplotlib Figure: bar chart of the counts on a log scale (extra ``plot``).
+
+        For multilabel labels the IRLbl of each label is drawn on a second axis, with MeanIR as a
+        dashed line: labels above the line are the minority labels of ML-ROS.
+        """
         from ._optional import import_optional
 
         plt = import_optional("matplotlib.pyplot", extra="plot")
+        names = [str(c) for c in self.classes]
         fig, ax = plt.subplots(figsize=(max(4.0, 0.35 * len(self.classes) + 2), 3.5))
-        ax.bar([str(c) for c in self.classes], self.counts, color="#4477aa")
+        ax.bar(names, [max(c, 0) for c in self.counts], color="#4477aa", label="count")
         ax.set_yscale("log")
         ax.set_xlabel("class" if self.kind == "multiclass" else "label")
         ax.set_ylabel("count (log scale)")
-        ax.set_title(f"{self.n_samples} samples, imbalance ratio {self.imbalance_ratio:.1f}")
+        if len(names) > 20:
+            ax.tick_params(axis="x", labelrotation=90)
+        if self.kind == "multilabel":
+            ir = [v if math.isfinite(v) else float("nan") for v in self.measures["irlbl"]]
+            ax2 = ax.twinx()
+            ax2.plot(names, ir, "o", color="#cc6677", label="IRLbl")
+            ax2.axhline(self.measures["mean_ir"], color="#cc6677", ls="--", lw=1, label="MeanIR")
+            ax2.set_yscale("log")
+            ax2.set_ylabel("IRLbl (log scale)", color="#cc6677")
+            ax2.legend(loc="upper right", fontsize="small")
+            title = (
+                f"{self.n_samples} samples, MeanIR {self.measures['mean_ir']:.2f}, "
+                f"MaxIR {self.measures['max_ir']:.2f}"
+            )
+        else:
+            title = f"{self.n_samples} samples, imbalance ratio {self.imbalance_ratio:.1f}"
+        ax.set_title(title)
         fig.tight_layout()
         return fig
 
@@ -85,25 +203,63 @@ class ImbalanceReport:
 def describe(labels: Any) -> ImbalanceReport:
     """Summarise the class balance of ``labels``.
 
+    For multiclass labels: counts, shares and the imbalance ratio (largest / smallest class).
+    For multilabel labels also the measures of Charte et al.: IRLbl per label (largest label
+    count / label count), MeanIR and MaxIR (mean and maximum IRLbl), CVIR (coefficient of
+    variation of IRLbl) [1], SCUMBLE (concurrence of frequent and rare labels in the same rows,
+    the mean over rows of ``1 - geometric mean / arithmetic mean`` of the row's IRLbl) [2], label
+    cardinality and density, the number of distinct labelsets and of rows with no label.
+
+    Guarantees:
+        * labels without positives get ``IRLbl = inf`` and are left out of MeanIR, MaxIR, CVIR;
+        * rows with fewer than two labels (including rows with none) have SCUMBLE 0;
+        * CVIR is 0 when fewer than two labels have positives (never NaN).
+
     Args:
         labels: labels in any accepted form, or a Dataset (read with :func:`get_labels`).
 
     Returns:
-        An :class:`ImbalanceReport`; ``str(report)`` is a table, ``report.to_dict()`` a dict.
+        An :class:`ImbalanceReport`; ``str(report)`` is a table, ``report.to_dict()`` a dict,
+        ``report.plot()`` a matplotlib Figure.
+
+    References:
+        [1] F. Charte, A. J. Rivera, M. J. del Jesus, F. Herrera, "Addressing imbalance in
+        multilabel classification: Measures and random resampling algorithms", Neurocomputing
+        163, 2015. [2] F. Charte et al., "Concurrence among imbalanced labels and its influence
+        on multilabel resampling algorithms", HAIS 2014.
 
     Example:
         >>> report = describe([0, 0, 0, 1])
         >>> report.counts, report.imbalance_ratio
         ([3, 1], 3.0)
+        >>> ml = describe([[1, 1, 0], [1, 0, 0], [1, 0, 1], [0, 0, 0]])
+        >>> ml.irlbl, ml.mean_ir, ml.n_empty_rows
+        ([1.0, 3.0, 3.0], 2.3333333333333335, 1)
     """
     info = check_labels(labels)
     counts = info.counts
     positive = counts[counts > 0]
-    ratio = float(positive.max() / positive.min()) if positive.size else float("nan")
+    ratio = float(positive.max() / positive.min()) if positive.size else float("inf")
+    measures: dict[str, Any] = {}
+    if info.is_multilabel:
+        assert info.matrix is not None
+        m = multilabel_measures(info.matrix, counts)
+        measures = {
+            "irlbl": [float(v) for v in m.irlbl],
+            "mean_ir": m.mean_ir,
+            "max_ir": m.max_ir,
+            "cvir": m.cvir,
+            "scumble": m.scumble,
+            "cardinality": m.cardinality,
+            "density": m.density,
+            "n_labelsets": m.n_labelsets,
+            "n_empty_rows": m.n_empty_rows,
+        }
     return ImbalanceReport(
         kind=info.kind,
         n_samples=info.n_samples,
         classes=info.classes.tolist(),
         counts=[int(c) for c in counts],
         imbalance_ratio=ratio,
+        measures=measures,
     )
