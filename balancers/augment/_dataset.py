@@ -33,6 +33,24 @@ def check_dataset(dataset: Any, name: str = "dataset") -> int:
     return len(dataset)
 
 
+def check_transform(transform: Any, augment: Any) -> AugmentMode:
+    """Check ``augment`` and ``transform`` together; return ``augment``."""
+    mode: AugmentMode = check_choice(augment, "augment", _MODES)  # type: ignore[assignment]
+    if transform is None and mode != "none":
+        raise ValueError(
+            f"`transform` should be an albumentations transform when augment={mode!r}, "
+            "but got transform=None. Pass a pipeline (e.g. balancers.augment."
+            "default_pipeline()) or augment='none'."
+        )
+    if transform is not None and not callable(transform):
+        raise TypeError(
+            "`transform` should be a callable albumentations transform (e.g. A.Compose"
+            f"([...])), but got transform={describe_value(transform)} of type "
+            f"{type(transform).__name__}."
+        )
+    return mode
+
+
 def check_indices(indices: Any, n: int, name: str = "indices") -> npt.NDArray[np.int64]:
     """Convert ``indices`` to a read-only int64 array of positions in ``[0, n)``."""
     if isinstance(indices, torch.Tensor):
@@ -180,19 +198,7 @@ class AugmentedDataset(Dataset[Any]):
         dataset_transform: Literal["after", "keep"] = "after",
     ) -> None:
         n = check_dataset(dataset)
-        self.augment: AugmentMode = check_choice(augment, "augment", _MODES)  # type: ignore[assignment]
-        if transform is None and self.augment != "none":
-            raise ValueError(
-                f"`transform` should be an albumentations transform when augment={augment!r}, "
-                "but got transform=None. Pass a pipeline (e.g. balancers.augment."
-                "default_pipeline()) or augment='none'."
-            )
-        if transform is not None and not callable(transform):
-            raise TypeError(
-                "`transform` should be a callable albumentations transform (e.g. A.Compose"
-                f"([...])), but got transform={describe_value(transform)} of type "
-                f"{type(transform).__name__}."
-            )
+        self.augment = check_transform(transform, augment)
         self.dataset_transform = check_choice(
             dataset_transform, "dataset_transform", ("after", "keep")
         )

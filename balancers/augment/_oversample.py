@@ -8,7 +8,7 @@ from typing import Any, Literal
 from .. import resample
 from .._labels import check_labels, get_labels
 from .._validation import check_real, check_seed
-from ._dataset import AugmentedDataset, AugmentMode, check_dataset
+from ._dataset import AugmentedDataset, AugmentMode, check_dataset, check_transform
 
 __all__ = ["oversample_with_augmentation"]
 
@@ -22,7 +22,7 @@ def _resampler(name: str) -> Callable[..., Any]:
 
 def oversample_with_augmentation(
     dataset: Any,
-    transform: Callable[..., Any],
+    transform: Callable[..., Any] | None,
     sampling_strategy: Any = "auto",
     *,
     seed: int | None = 0,
@@ -41,7 +41,8 @@ def oversample_with_augmentation(
 
     Args:
         dataset: a map-style dataset of ``(image, target)`` items.
-        transform: an albumentations pipeline for the clones.
+        transform: an albumentations pipeline for the clones (None only with
+            ``augment="none"``).
         sampling_strategy: multiclass: ``"auto"``, ``"minority"``, ``"not minority"``,
             ``"not majority"``, ``"all"``, a float (binary), a dict {class: target count} or a
             callable; multilabel: only ``"auto"`` (use ``percentage``).
@@ -55,8 +56,8 @@ def oversample_with_augmentation(
 
     Raises:
         TypeError: ``dataset`` is not a map-style dataset or ``transform`` is not callable.
-        ValueError: bad labels or strategy (see the resamplers); a multiclass-only strategy with
-            multilabel data.
+        ValueError: bad ``augment``; bad labels or strategy (see the resamplers); a
+            multiclass-only strategy with multilabel data.
 
     Example:
         >>> import torch, albumentations as A
@@ -68,11 +69,7 @@ def oversample_with_augmentation(
         (8, 2)
     """
     check_dataset(dataset)
-    if transform is None or not callable(transform):
-        raise TypeError(
-            "`transform` should be a callable albumentations transform (e.g. A.Compose([...])), "
-            f"but got transform={transform!r} of type {type(transform).__name__}."
-        )
+    check_transform(transform, augment)
     seed = check_seed(seed)
     labels = check_labels(get_labels(dataset), "dataset labels")
     if labels.is_multilabel:

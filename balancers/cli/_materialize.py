@@ -1,0 +1,154 @@
+"""``balancers materialize``: oversample a dataset with augmentation and write it as PNG files."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from . import CommandError
+
+__all__ = ["register"]
+
+_DATASETS = ("mnist", "fashionmnist", "cifar10", "cifar100", "imagefolder")
+_STRATEGIES = ("auto", "minority", "not minority", "not majority", "all", "none")
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "materialize",
+        help="oversample a dataset with augmentation and write it as an ImageFolder tree",
+        description="Oversample the minority classes of a dataset (random_oversample), augment "
+        "every clone with an albumentations pipeline and write the result as PNG files "
+        "(OUT/<class>/<k>.png) plus OUT/manifest.json. Re-running the same command after an "
+        "interruption finishes the job.",
+    )
+    parser.add_argument(
+        "--dataset",
+        choices=_DATASETS,
+        required=True,
+        help="a torchvision dataset under --root, or an ImageFolder tree at --root",
+    )
+    parser.add_argument(
+        "--root", type=Path, required=True, help="data root (torchvision files or class folders)"
+    )
+    parser.add_argument(
+        "--split",
+        choices=("train", "test"),
+        default="train",
+        help="which part of a torchvision dataset to read (default: train)",
+    )
+    parser.add_argument(
+        "--manifest",
+        type=Path,
+        default=None,
+        help="a long-tail split manifest (balancers split --out): materialize its --part",
+    )
+    parser.add_argument(
+        "--part",
+        choices=("train", "val", "test"),
+        default="train",
+        help="with --manifest: which part of the split (default: train)",
+    )
+    parser.add_argument("--out", type=Path, required=True, help="output folder")
+    parser.add_argument(
+        "--strategy",
+        choices=_STRATEGIES,
+        default="auto",
+        help="imbalanced-learn sampling strategy of the oversampling; none: no oversampling "
+        "(default: auto, every class up to the largest)",
+    )
+    parser.add_argument(
+        "--augment",
+        default="default",
+        metavar="{PIPELINE.yaml,default,none}",
+        help="an albumentations pipeline saved with A.save (YAML or JSON), 'default' (flip, "
+        "affine shift-scale-rotate, brightness/contrast) or 'none' (default: default)",
+    )
+    parser.add_argument(
+        "--no-flip",
+        action="store_true",
+        help="leave the horizontal flip out of the default pipeline (digits, text)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    parser.add_argument("--num-workers", type=int, default=0, help="worker processes (default: 0)")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    parser.set_defaults(func=run)
+
+
+def _load_dataset(args: argparse.Namespace) -> Any:
+    root: Path = args.root
+    if not root.is_dir():
+        raise CommandError(f"--root {str(root)!r} is not a directory.")
+    if args.dataset == "imagefolder":
+        from torchvision.datasets import ImageFolder
+
+        return ImageFolder(str(root))
+    from ..datasets._vision import load_source
+
+    if args.manifest is None:
+        return load_source(args.dataset, root, train=args.split == "train")
+    from ..datasets import LongTailSplit
+
+    try:
+        recorded = json.loads(Path(args.manifest).read_text())
+    except (OSError, ValueError) as exc:
+        raise CommandError(f"--manifest {str(args.manifest)!r} cannot be read: {exc}") from exc
+    has_test = isinstance(recorded, dict) and (recorded.get("source") or {}).get("test")
+    train = load_source(args.dataset, root, train=True)
+    test = load_source(args.dataset, root, train=False) if has_test else None
+    split = LongTailSplit.load(args.manifest, train, test)
+    part = getattr(split, args.part)
+    if part is None:
+        raise CommandError(f"--manifest {str(args.manifest)!r} has no {args.part} part.")
+    return part
+
+
+def _pipeline(args: argparse.Namespace) -> Any:
+    from ..augment import default_pipeline, load_pipeline
+
+    if args.augment == "none":
+        return None
+    if args.augment == "default":
+        return default_pipeline(horizontal_flip=not args.no_flip)
+    return load_pipeline(args.augment)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..augment import materialize, oversample_with_augmentation
+    from ..augment._pipelines import describe_transform
+
+    if args.num_workers < 0:
+        raise CommandError(f"--num-workers should be >= 0, but got {args.num_workers}.")
+    if args.seed < 0:
+        raise CommandError(f"--seed should be >= 0, but got {args.seed}.")
+    transform = _pipeline(args)
+    dataset = _load_dataset(args)
+    progress = not args.no_progress
+    if args.strategy == "none":
+        result = materialize(
+            dataset,
+            args.out,
+            transform=transform,
+            seed=args.seed,
+            progress=progress,
+            num_workers=args.num_workers,
+        )
+    else:
+        source = oversample_with_augmentation(
+            dataset,
+            transform,
+            args.strategy,
+            seed=args.seed,
+            augment="none" if transform is None else "repeats",
+        )
+        result = materialize(source, args.out, progress=progress, num_workers=args.num_workers)
+    described = describe_transform(transform)
+    pipeline = "none" if described is None else args.augment
+    print(
+        f"{result.total} files in {result.root} ({result.augmented} augmented, "
+        f"{result.written} written now, {result.total - result.written} already there); "
+        f"pipeline: {pipeline}; manifest: {result.manifest}"
+    )
+    return 0
