@@ -9,11 +9,23 @@ imbalance-aware metrics.
 from ._describe import ImbalanceReport, describe
 from ._labels import get_labels
 from ._weights import class_weights, pos_weight, sample_weights
-from .resample import lp_ros, lp_rus, ml_ros, ml_rus
+from .resample import (
+    lp_ros,
+    lp_rus,
+    ml_ros,
+    ml_rus,
+    random_oversample,
+    random_undersample,
+)
 from .samplers import (
+    BalancedBatchSampler,
+    ClassAwareSampler,
+    ClassBalancedSampler,
     EpochSampler,
     IndexBatchSampler,
+    ProgressivelyBalancedSampler,
     RepeatFactorSampler,
+    ResampledSampler,
     WeightedSampler,
     weighted_random_sampler,
 )
@@ -21,10 +33,15 @@ from .samplers import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "BalancedBatchSampler",
+    "ClassAwareSampler",
+    "ClassBalancedSampler",
     "EpochSampler",
     "ImbalanceReport",
     "IndexBatchSampler",
+    "ProgressivelyBalancedSampler",
     "RepeatFactorSampler",
+    "ResampledSampler",
     "WeightedSampler",
     "__version__",
     "class_weights",
@@ -35,6 +52,8 @@ __all__ = [
     "ml_ros",
     "ml_rus",
     "pos_weight",
+    "random_oversample",
+    "random_undersample",
     "sample_weights",
     "weighted_random_sampler",
 ]
