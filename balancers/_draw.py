@@ -40,35 +40,47 @@ class AliasTable:
     def __init__(self, weights: npt.NDArray[np.float64]) -> None:
         n = int(weights.shape[0])
         self.n = n
-        p = weights * (n / weights.sum())
         index_dtype = np.int32 if n < 2**31 else np.int64
-        prob = np.ones(n, dtype=np.float64)
+        prob = weights * (n / weights.sum())  # scaled weights; becomes the keep-probabilities
         alias = np.arange(n, dtype=index_dtype)
-        small_mask = p < 1.0
+        small_mask = prob < 1.0
         if small_mask.all():  # rounding pushed every scaled weight below 1
-            small_mask[int(np.argmax(p))] = False
-        small = np.flatnonzero(small_mask)
-        large = np.flatnonzero(~small_mask)
-        if small.size and (p[large] - 1.0).sum() <= 0.0:  # equal weights up to rounding
+            small_mask[int(np.argmax(prob))] = False
+        small = np.flatnonzero(small_mask).astype(index_dtype, copy=False)
+        np.logical_not(small_mask, out=small_mask)
+        large = np.flatnonzero(small_mask).astype(index_dtype, copy=False)
+        del small_mask
+        excess_end = prob[large]
+        excess_end -= 1.0
+        if small.size and excess_end.sum() <= 0.0:  # equal weights up to rounding
             small = small[:0]
         if small.size:
-            deficit_end = np.cumsum(1.0 - p[small])
-            excess_end = np.cumsum(p[large] - 1.0)
+            np.cumsum(excess_end, out=excess_end)
+            deficit = prob[small]
+            np.subtract(1.0, deficit, out=deficit)
+            deficit_end = np.cumsum(deficit)
+            deficit_start = np.subtract(deficit_end, deficit, out=deficit)
             # Make the two totals agree exactly (they differ only by rounding).
             excess_end *= deficit_end[-1] / excess_end[-1]
-            deficit_start = deficit_end - (1.0 - p[small])
             owner = np.searchsorted(excess_end, deficit_start, side="right")
             np.minimum(owner, large.size - 1, out=owner)
-            prob[small] = p[small]
             alias[small] = large[owner]
+            del owner
             # A large item retires when the deficits pass its excess end: it keeps 1 - overshoot
-            # and borrows the overshoot from the next large item.
-            # The deficit straddling a large item's excess end is the last one starting before it.
-            last = np.searchsorted(deficit_start, excess_end[:-1], side="left") - 1
-            straddle_end = deficit_end[np.maximum(last, 0)]
-            overshoot = np.where(last >= 0, straddle_end - excess_end[:-1], 0.0)
-            prob[large[:-1]] = 1.0 - np.clip(overshoot, 0.0, 1.0)
+            # and borrows the overshoot from the next large item. The deficit straddling a large
+            # item's excess end is the last one starting before it.
+            last = np.searchsorted(deficit_start, excess_end[:-1], side="left")
+            last -= 1
+            overshoot = deficit_end[np.maximum(last, 0)]
+            overshoot -= excess_end[:-1]
+            overshoot[last < 0] = 0.0
+            np.clip(overshoot, 0.0, 1.0, out=overshoot)
+            np.subtract(1.0, overshoot, out=overshoot)
+            prob[large[:-1]] = overshoot
             alias[large[:-1]] = large[1:]
+            prob[large[-1]] = 1.0
+        else:
+            prob[large] = 1.0
         self.prob = prob
         self.alias = alias
 
