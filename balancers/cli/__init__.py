@@ -15,7 +15,7 @@ from collections.abc import Sequence
 __all__ = ["CommandError", "main"]
 
 #: subcommand modules, in the order ``--help`` lists them
-_COMMANDS: tuple[str, ...] = ("split", "materialize")
+_COMMANDS: tuple[str, ...] = ("describe", "split", "materialize")
 
 
 class CommandError(Exception):
