@@ -7,7 +7,8 @@ from typing import Any, Literal
 
 from .. import resample
 from .._labels import check_labels, get_labels
-from .._validation import check_real, check_seed
+from .._validation import check_seed
+from ..resample import ml_ros
 from ._dataset import AugmentedDataset, AugmentMode, check_dataset, check_transform
 
 __all__ = ["oversample_with_augmentation"]
@@ -79,8 +80,7 @@ def oversample_with_augmentation(
                 f"`percentage`), but got sampling_strategy={sampling_strategy!r}. Pass "
                 "percentage=... instead."
             )
-        pct = check_real(percentage, "percentage", low=0.0, low_inclusive=False)
-        indices = _resampler("ml_ros")(labels, percentage=pct, seed=seed)
+        indices = ml_ros(labels, percentage=percentage, seed=seed)
     else:
         indices = _resampler("random_oversample")(labels, sampling_strategy, seed=seed)
     return AugmentedDataset(

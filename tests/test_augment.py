@@ -1,0 +1,511 @@
+"""AugmentedDataset, image round trips, seeding, pipelines and oversample_with_augmentation."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import albumentations as A
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from PIL import Image
+from torch.utils.data import DataLoader, Dataset, Subset
+
+from balancers.augment import (
+    AugmentedDataset,
+    default_pipeline,
+    from_hwc,
+    load_pipeline,
+    oversample_with_augmentation,
+    to_hwc,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+class Images(Dataset[Any]):
+    """A small in-memory image dataset with a ``targets`` attribute."""
+
+    def __init__(self, images: list[Any], targets: Any, transform: Any = None) -> None:
+        self.images = images
+        self.targets = targets
+        self.transform = transform
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, i: int) -> tuple[Any, Any]:
+        image = self.images[i]
+        if self.transform is not None:
+            image = self.transform(image)
+        return image, self.targets[i]
+
+
+def noise_images(n: int, shape: tuple[int, ...] = (16, 16, 3), seed: int = 0) -> list[Any]:
+    rng = np.random.default_rng(seed)
+    return [rng.integers(0, 256, shape, dtype=np.uint8) for _ in range(n)]
+
+
+def strong_pipeline() -> A.Compose:
+    """Always changes a noise image: rotation of at least 10 degrees, then brightness."""
+    return A.Compose(
+        [
+            A.Affine(rotate=(10, 30), p=1.0),
+            A.RandomBrightnessContrast(brightness_limit=(0.1, 0.3), p=1.0),
+        ]
+    )
+
+
+def as_array(image: Any) -> np.ndarray:
+    if isinstance(image, torch.Tensor):
+        return image.numpy()
+    return np.asarray(image)
+
+
+def digest(ds: Any) -> str:
+    h = hashlib.sha256()
+    for k in range(len(ds)):
+        h.update(np.ascontiguousarray(as_array(ds[k][0])).tobytes())
+    return h.hexdigest()
+
+
+@pytest.fixture
+def base() -> Images:
+    return Images(noise_images(4), [0, 0, 1, 2])
+
+
+INDICES = [0, 1, 2, 3, 2, 2, 3, 0]
+
+
+# -- what is served ----------------------------------------------------------------------------
+def test_originals_untouched_and_repeats_differ(base: Images) -> None:
+    ds = AugmentedDataset(base, INDICES, strong_pipeline(), seed=0)
+    assert ds.augmented.tolist() == [False] * 4 + [True] * 4
+    for k, i in enumerate(INDICES):
+        image, target = ds[k]
+        assert target == base.targets[i]
+        assert image.dtype == np.uint8 and image.shape == (16, 16, 3)
+        if k < 4:
+            np.testing.assert_array_equal(image, base.images[i])
+        else:
+            assert not np.array_equal(image, base.images[i])
+    # two clones of the same index get different augmentations
+    assert not np.array_equal(ds[4][0], ds[5][0])
+
+
+def test_all_and_none_modes(base: Images) -> None:
+    every = AugmentedDataset(base, INDICES, strong_pipeline(), augment="all")
+    assert every.augmented.all()
+    assert all(not np.array_equal(every[k][0], base.images[i]) for k, i in enumerate(INDICES))
+    plain = AugmentedDataset(base, INDICES, None, augment="none")
+    assert not plain.augmented.any()
+    for k, i in enumerate(INDICES):
+        np.testing.assert_array_equal(plain[k][0], base.images[i])
+
+
+def test_same_seed_same_pixels_other_seed_or_epoch_other_pixels(base: Images) -> None:
+    a = AugmentedDataset(base, INDICES, strong_pipeline(), seed=3)
+    b = AugmentedDataset(base, INDICES, strong_pipeline(), seed=3)
+    c = AugmentedDataset(base, INDICES, strong_pipeline(), seed=4)
+    assert digest(a) == digest(b) != digest(c)
+    epoch0 = [a[k][0] for k in range(len(a))]
+    a.set_epoch(1)
+    assert a.epoch == 1
+    for k in range(len(a)):
+        same = np.array_equal(a[k][0], epoch0[k])
+        assert same == (k < 4), k  # originals stay, clones change with the epoch
+    a.set_epoch(0)
+    assert all(np.array_equal(a[k][0], epoch0[k]) for k in range(len(a)))
+
+
+def test_item_does_not_depend_on_access_order(base: Images) -> None:
+    ds = AugmentedDataset(base, INDICES, strong_pipeline(), seed=1)
+    forward = [ds[k][0] for k in range(len(ds))]
+    backward = [ds[k][0] for k in reversed(range(len(ds)))][::-1]
+    for x, y in zip(forward, backward, strict=True):
+        np.testing.assert_array_equal(x, y)
+    np.testing.assert_array_equal(ds[-1][0], forward[-1])
+
+
+def _loader_images(ds: AugmentedDataset, workers: int, **kwargs: Any) -> list[np.ndarray]:
+    loader = DataLoader(ds, batch_size=3, num_workers=workers, **kwargs)
+    return [img.numpy() for batch, _ in loader for img in batch]
+
+
+def test_same_output_with_0_and_2_workers_and_epochs_reach_persistent_workers() -> None:
+    base = Images(noise_images(12, (8, 8, 3)), list(range(12)))
+    indices = [*range(12), 0, 0, 5, 5, 5, 11]
+    ds = AugmentedDataset(base, indices, default_pipeline(), seed=7)
+    ref = {e: [] for e in (0, 1)}
+    for e in (0, 1):
+        ds.set_epoch(e)
+        ref[e] = _loader_images(ds, 0)
+    assert any(not np.array_equal(x, y) for x, y in zip(ref[0], ref[1], strict=True))
+    loader = DataLoader(ds, batch_size=3, num_workers=2, persistent_workers=True)
+    for e in (0, 1):
+        ds.set_epoch(e)
+        got = [img.numpy() for batch, _ in loader for img in batch]
+        for x, y in zip(got, ref[e], strict=True):
+            np.testing.assert_array_equal(x, y)
+
+
+_PROCESS_SCRIPT = """
+import hashlib, numpy as np
+from balancers.augment import AugmentedDataset, default_pipeline
+rng = np.random.default_rng(0)
+data = [(rng.integers(0, 256, (8, 8, 3), dtype=np.uint8), i % 3) for i in range(10)]
+ds = AugmentedDataset(data, [*range(10), 1, 1, 2, 9], default_pipeline(), seed=11)
+ds.set_epoch(2)
+h = hashlib.sha256()
+for k in range(len(ds)):
+    h.update(ds[k][0].tobytes())
+print(h.hexdigest())
+"""
+
+
+def test_same_output_in_another_process() -> None:
+    rng = np.random.default_rng(0)
+    data = [(rng.integers(0, 256, (8, 8, 3), dtype=np.uint8), i % 3) for i in range(10)]
+    ds = AugmentedDataset(data, [*range(10), 1, 1, 2, 9], default_pipeline(), seed=11)
+    ds.set_epoch(2)
+    h = hashlib.sha256()
+    for k in range(len(ds)):
+        h.update(ds[k][0].tobytes())
+    out = subprocess.run(
+        [sys.executable, "-c", _PROCESS_SCRIPT],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO,
+        timeout=120,
+    )
+    assert out.stdout.strip() == h.hexdigest()
+
+
+def test_no_global_random_state_is_read_or_changed(base: Images) -> None:
+    ds = AugmentedDataset(base, INDICES, strong_pipeline(), seed=0)
+    first = digest(ds)
+    random.seed(123)
+    np.random.seed(123)  # noqa: NPY002 - the test checks that the library ignores it
+    torch.manual_seed(123)
+    states = (random.getstate(), np.random.get_state()[1].copy(), torch.get_rng_state())  # noqa: NPY002
+    assert digest(ds) == first
+    assert random.getstate() == states[0]
+    np.testing.assert_array_equal(np.random.get_state()[1], states[1])  # noqa: NPY002
+    assert torch.equal(torch.get_rng_state(), states[2])
+
+
+def global_rng_transform(*, image: np.ndarray) -> dict[str, Any]:
+    """A transform in the albumentations calling convention that draws from global RNGs."""
+    shift = random.randint(1, 50) + int(np.random.randint(0, 50))  # noqa: NPY002
+    return {"image": (image.astype(np.int64) + shift).clip(0, 255).astype(np.uint8)}
+
+
+def test_callable_without_set_random_state_is_seeded_and_restores_globals(base: Images) -> None:
+    ds = AugmentedDataset(base, INDICES, global_rng_transform, seed=0)
+    py_state, np_state = random.getstate(), np.random.get_state()  # noqa: NPY002
+    first = digest(ds)
+    assert random.getstate() == py_state
+    np.testing.assert_array_equal(np.random.get_state()[1], np_state[1])  # noqa: NPY002
+    random.random()
+    assert digest(ds) == first
+    again = AugmentedDataset(base, INDICES, global_rng_transform, seed=0)
+    assert digest(again) == first
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.integers(0, 5), min_size=1, max_size=30), st.sampled_from(["repeats", "all"]))
+def test_mask_and_targets_invariants(indices: list[int], mode: str) -> None:
+    base = Images(noise_images(6, (4, 4)), [10, 11, 12, 13, 14, 15])
+    ds = AugmentedDataset(base, indices, A.Compose([A.HorizontalFlip(p=1.0)]), augment=mode)
+    seen: set[int] = set()
+    expected = []
+    for i in indices:
+        expected.append(mode == "all" or i in seen)
+        seen.add(i)
+    assert ds.augmented.tolist() == expected
+    assert len(ds) == len(indices)
+    assert ds.targets.tolist() == [10 + i for i in indices]
+    for k, i in enumerate(indices):
+        image, target = ds[k]
+        assert target == 10 + i
+        want = base.images[i][:, ::-1] if expected[k] else base.images[i]
+        np.testing.assert_array_equal(image, want)
+
+
+# -- image kinds -------------------------------------------------------------------------------
+def _rgb(seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, (12, 10, 3), dtype=np.uint8)
+
+
+KINDS = {
+    "pil-L": lambda: Image.fromarray(_rgb()[:, :, 0]),
+    "pil-RGB": lambda: Image.fromarray(_rgb()),
+    "pil-RGBA": lambda: Image.fromarray(np.dstack([_rgb(), _rgb(1)[:, :, :1]])),
+    "pil-P": lambda: Image.fromarray(_rgb()).convert("P"),
+    "numpy-uint8-HW": lambda: _rgb()[:, :, 0].copy(),
+    "numpy-uint8-HWC": _rgb,
+    "numpy-float32": lambda: _rgb().astype(np.float32) / 255,
+    "numpy-float64": lambda: _rgb().astype(np.float64) / 255,
+    "tensor-uint8-CHW": lambda: torch.from_numpy(_rgb().transpose(2, 0, 1).copy()),
+    "tensor-float32-CHW": lambda: torch.from_numpy(_rgb().transpose(2, 0, 1) / 255.0).float(),
+    "tensor-float64-1HW": lambda: torch.from_numpy(_rgb()[None, :, :, 0] / 255.0),
+    "tensor-uint8-HW": lambda: torch.from_numpy(_rgb()[:, :, 0].copy()),
+}
+
+
+def _kind(image: Any) -> tuple[Any, ...]:
+    if isinstance(image, Image.Image):
+        return ("pil", image.mode if image.mode != "P" else "RGB", image.size)
+    if isinstance(image, np.ndarray):
+        return ("numpy", image.dtype, image.shape)
+    return ("tensor", image.dtype, tuple(image.shape))
+
+
+@pytest.mark.parametrize("name", sorted(KINDS))
+def test_each_image_kind_round_trips_type_and_dtype(name: str) -> None:
+    image = KINDS[name]()
+    arr, spec = to_hwc(image)
+    assert arr.dtype in (np.uint8, np.float32) and arr.ndim in (2, 3)
+    back = from_hwc(arr, spec)
+    assert _kind(back) == _kind(image)
+    if not (isinstance(image, Image.Image) and image.mode == "P"):
+        np.testing.assert_allclose(as_array(back), as_array(image), atol=1e-6)
+    ds = AugmentedDataset(Images([image], [5]), [0, 0], strong_pipeline(), seed=0)
+    (orig, t0), (aug, t1) = ds[0], ds[1]
+    assert orig is image and t0 == t1 == 5
+    assert _kind(aug) == _kind(image)
+    assert not np.array_equal(as_array(aug), as_array(image))
+
+
+def test_float_images_stay_in_range() -> None:
+    image = _rgb().astype(np.float32) / 255
+    ds = AugmentedDataset(Images([image], [0]), [0], strong_pipeline(), augment="all")
+    out = ds[0][0]
+    assert out.dtype == np.float32 and 0.0 <= out.min() and out.max() <= 1.0
+
+
+def test_multilabel_targets_pass_through_unchanged() -> None:
+    targets = [np.array([1, 0, 1], dtype=np.int8), np.array([0, 1, 0], dtype=np.int8)]
+    tensors = [torch.tensor([1.0, 0.0, 1.0]), torch.tensor([0.0, 1.0, 0.0])]
+    for labels in (targets, tensors):
+        base = Images(noise_images(2), labels)
+        ds = AugmentedDataset(base, [0, 1, 1, 0], strong_pipeline())
+        for k, i in enumerate([0, 1, 1, 0]):
+            target = ds[k][1]
+            assert target is labels[i]
+        assert ds.targets.shape == (4, 3)
+
+
+def test_items_that_are_bare_images_or_lists() -> None:
+    images = noise_images(2)
+
+    class Bare(Dataset[Any]):
+        def __len__(self) -> int:
+            return 2
+
+        def __getitem__(self, i: int) -> Any:
+            return images[i] if i == 0 else [images[i], 1, "extra"]
+
+    ds = AugmentedDataset(Bare(), [0, 1, 0, 1], strong_pipeline())
+    assert isinstance(ds[2], np.ndarray) and ds[2].shape == images[0].shape
+    item = ds[3]
+    assert isinstance(item, list) and item[1:] == [1, "extra"]
+
+
+# -- datasets with their own transform ---------------------------------------------------------
+def _image_folder(root: Path, n_per_class: int = 3) -> Path:
+    rng = np.random.default_rng(0)
+    for c in ("cat", "dog"):
+        (root / c).mkdir(parents=True)
+        for i in range(n_per_class):
+            pixels = rng.integers(0, 256, (10, 10, 3), dtype=np.uint8)
+            Image.fromarray(pixels).save(root / c / f"{i}.png")
+    return root
+
+
+def test_dataset_transform_applied_after_augmentation(tmp_path: Path) -> None:
+    from torchvision import transforms as T
+    from torchvision.datasets import ImageFolder
+
+    to_tensor = T.ToTensor()
+    folder = ImageFolder(str(_image_folder(tmp_path / "data")), transform=to_tensor)
+    raw = ImageFolder(str(tmp_path / "data"))
+    pipeline = strong_pipeline()
+    for ds_in, idx in ((folder, [0, 3, 3]), (Subset(folder, [3, 0, 1]), [1, 0, 0])):
+        ds = AugmentedDataset(ds_in, idx, pipeline, seed=2)
+        image, target = ds[0]
+        torch.testing.assert_close(image, ds_in[idx[0]][0])  # original: dataset[i] exactly
+        clone, target = ds[2]
+        assert isinstance(clone, torch.Tensor) and clone.dtype == torch.float32
+        raw_index = idx[2] if ds_in is folder else [3, 0, 1][idx[2]]
+        expected = to_tensor(ds.augment_image(raw[raw_index][0], 2))  # PIL in, then ToTensor
+        torch.testing.assert_close(clone, expected)
+        assert target == raw[raw_index][1]
+    assert folder.transform is to_tensor  # the caller's dataset is not modified
+
+
+def test_dataset_transform_keep_augments_the_transformed_image(tmp_path: Path) -> None:
+    from torchvision import transforms as T
+    from torchvision.datasets import ImageFolder
+
+    folder = ImageFolder(str(_image_folder(tmp_path / "data")), transform=T.ToTensor())
+    ds = AugmentedDataset(folder, [0, 0], strong_pipeline(), dataset_transform="keep")
+    clone = ds[1][0]
+    assert isinstance(clone, torch.Tensor) and clone.dtype == torch.float32
+    expected = ds.augment_image(folder[0][0], 1)
+    torch.testing.assert_close(clone, expected)
+
+
+# -- pipelines ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("fmt", ["yaml", "json"])
+def test_pipeline_file_round_trip(tmp_path: Path, fmt: str) -> None:
+    path = tmp_path / f"pipeline.{fmt}"
+    A.save(default_pipeline(), str(path), data_format=fmt)
+    loaded = load_pipeline(path)
+    image = _rgb()
+    base = Images([image], [0])
+    a = AugmentedDataset(base, [0], default_pipeline(), augment="all", seed=5)
+    b = AugmentedDataset(base, [0], loaded, augment="all", seed=5)
+    for e in range(4):
+        a.set_epoch(e)
+        b.set_epoch(e)
+        np.testing.assert_array_equal(a[0][0], b[0][0])
+
+
+def test_default_pipeline_without_flip() -> None:
+    names = [type(t).__name__ for t in default_pipeline(horizontal_flip=False).transforms]
+    assert names == ["Affine", "RandomBrightnessContrast"]
+    with pytest.raises(TypeError, match="`horizontal_flip` should be True or False"):
+        default_pipeline(horizontal_flip=1)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("text", "suffix"),
+    [
+        ("transform: [not, a, pipeline", ".yaml"),
+        ("{'__class_fullname__': 'NoSuchTransform', 'p': 1}", ".yaml"),
+        ('{"transform": {"__class_fullname__": "NoSuchTransform"}}', ".json"),
+        ("not json at all", ".json"),
+        ("", ".txt"),
+    ],
+)
+def test_pipeline_file_that_does_not_parse(tmp_path: Path, text: str, suffix: str) -> None:
+    path = tmp_path / f"broken{suffix}"
+    path.write_text(text)
+    with pytest.raises(
+        ValueError, match=r"Could not read an albumentations pipeline from .*broken"
+    ):
+        load_pipeline(path)
+
+
+def test_pipeline_file_missing(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="nope.yaml"):
+        load_pipeline(tmp_path / "nope.yaml")
+    with pytest.raises(TypeError, match="`path` should be a path"):
+        load_pipeline(3)  # type: ignore[arg-type]
+
+
+def test_import_without_albumentations_names_the_extra() -> None:
+    code = (
+        "import sys; sys.modules['albumentations'] = None\n"
+        "import balancers\n"
+        "try:\n    import balancers.augment\nexcept ImportError as e:\n    print(e)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO
+    )
+    assert 'pip install "balancers[augment]"' in out.stdout
+
+
+# -- bad input ---------------------------------------------------------------------------------
+def _pipe() -> A.Compose:
+    return A.Compose([A.HorizontalFlip()])
+
+
+BAD = [
+    (dict(augment="some"), ValueError, "`augment` should be one of 'repeats', 'all', 'none'"),
+    (dict(augment=1), TypeError, "`augment` should be one of"),
+    (dict(indices=[0, 4]), ValueError, r"`indices` should be in \[0, 4\).*indices\[1\]=4"),
+    (dict(indices=[-1, 0]), ValueError, r"`indices` should be in \[0, 4\).*indices\[0\]=-1"),
+    (dict(indices=[[0, 1]]), ValueError, "`indices` should be 1-D"),
+    (dict(indices=[]), ValueError, "`indices` should not be empty"),
+    (dict(indices=[0.5]), TypeError, "`indices` should hold integer dataset indices"),
+    (dict(indices=[True]), TypeError, "`indices` should hold integer dataset indices"),
+    (dict(indices="0"), TypeError, "`indices` should be a 1-D array-like"),
+    (dict(indices=None), TypeError, "`indices` should be a 1-D array-like"),
+    (dict(transform="flip"), TypeError, "`transform` should be a callable albumentations"),
+    (dict(transform=None), ValueError, "`transform` should be an albumentations transform"),
+    (dict(seed=-1), ValueError, "`seed` should be a non-negative integer or None"),
+    (dict(seed=True), TypeError, "`seed` should be a non-negative integer or None"),
+    (dict(dataset_transform="before"), ValueError, "`dataset_transform` should be one of"),
+    (dict(dataset=3), TypeError, "`dataset` should be a map-style dataset"),
+]
+
+
+@pytest.mark.parametrize(("kwargs", "error", "message"), BAD)
+def test_bad_input(base: Images, kwargs: dict[str, Any], error: type, message: str) -> None:
+    args: dict[str, Any] = {"dataset": base, "indices": [0, 1], "transform": _pipe()}
+    args.update(kwargs)
+    with pytest.raises(error, match=message):
+        AugmentedDataset(args.pop("dataset"), args.pop("indices"), args.pop("transform"), **args)
+
+
+def test_bad_input_at_use(base: Images) -> None:
+    ds = AugmentedDataset(base, [0, 0], _pipe())
+    with pytest.raises(ValueError, match="`epoch` should be a non-negative integer"):
+        ds.set_epoch(-1)
+    with pytest.raises(TypeError, match="`epoch` should be a non-negative integer"):
+        ds.set_epoch(1.0)  # type: ignore[arg-type]
+    bad = AugmentedDataset(base, [0, 0], lambda image: image)
+    with pytest.raises(TypeError, match=r"albumentations convention transform\(image=array\)"):
+        bad[1]
+    for image, message in [
+        ("a string", "Cannot augment an image of type str"),
+        (np.zeros((4, 4), np.uint16), "Cannot augment a numpy array of dtype uint16"),
+        (np.zeros((1, 4, 4, 3), np.uint8), r"Cannot augment a numpy array of shape \(1, 4, 4, 3\)"),
+        (torch.zeros(3, 4, 4, dtype=torch.int32), "Cannot augment a tensor of dtype torch.int32"),
+        (Image.new("I;16", (4, 4)), "Cannot augment a PIL image in mode 'I;16'"),
+    ]:
+        ds = AugmentedDataset(Images([image], [0]), [0, 0], _pipe())
+        assert ds[0][0] is image  # originals are never converted
+        with pytest.raises(TypeError, match=message):
+            ds[1]
+    with pytest.raises(IndexError):
+        ds[2]
+
+
+# -- oversample_with_augmentation --------------------------------------------------------------
+def test_oversample_with_augmentation_multilabel() -> None:
+    y = np.array([[1, 0], [1, 0], [1, 0], [1, 0], [1, 0], [1, 0], [1, 1], [0, 1]], dtype=np.int8)
+    base = Images(noise_images(8), list(y))
+    ds = oversample_with_augmentation(base, strong_pipeline(), percentage=50.0, seed=0)
+    from balancers.resample import ml_ros
+
+    expected = ml_ros(y, 50.0, seed=0)
+    np.testing.assert_array_equal(ds.indices, expected)
+    n_clones = len(expected) - 8
+    assert n_clones > 0 and ds.augmented.tolist() == [False] * 8 + [True] * n_clones
+    assert set(ds.indices[8:].tolist()) <= {6, 7}  # only rows with the minority label
+    for k in range(len(ds)):
+        np.testing.assert_array_equal(ds[k][1], y[ds.indices[k]])
+    with pytest.raises(ValueError, match="`sampling_strategy` should be 'auto' for multilabel"):
+        oversample_with_augmentation(base, strong_pipeline(), "minority")
+    with pytest.raises(ValueError, match="percentage"):
+        oversample_with_augmentation(base, strong_pipeline(), percentage=-1.0)
+
+
+def test_oversample_with_augmentation_checks_before_resampling(base: Images) -> None:
+    with pytest.raises(TypeError, match="`transform` should be a callable"):
+        oversample_with_augmentation(base, "flip")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="`augment` should be one of"):
+        oversample_with_augmentation(base, _pipe(), augment="twice")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="`dataset` should be a map-style dataset"):
+        oversample_with_augmentation(None, _pipe())
