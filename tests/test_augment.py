@@ -289,7 +289,7 @@ def test_float_images_stay_in_range() -> None:
     image = _rgb().astype(np.float32) / 255
     ds = AugmentedDataset(Images([image], [0]), [0], strong_pipeline(), augment="all")
     out = ds[0][0]
-    assert out.dtype == np.float32 and 0.0 <= out.min() and out.max() <= 1.0
+    assert out.dtype == np.float32 and out.min() >= 0.0 and out.max() <= 1.0
 
 
 def test_multilabel_targets_pass_through_unchanged() -> None:
@@ -407,7 +407,7 @@ def test_pipeline_file_that_does_not_parse(tmp_path: Path, text: str, suffix: st
 
 
 def test_pipeline_file_missing(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match="nope.yaml"):
+    with pytest.raises(FileNotFoundError, match=r"nope\.yaml"):
         load_pipeline(tmp_path / "nope.yaml")
     with pytest.raises(TypeError, match="`path` should be a path"):
         load_pipeline(3)  # type: ignore[arg-type]
