@@ -9,6 +9,11 @@ imbalance-aware metrics.
 from ._describe import ImbalanceReport, describe
 from ._labels import get_labels
 from ._weights import class_weights, pos_weight, sample_weights
+from .model_selection import (
+    IterativeStratifiedKFold,
+    iterative_train_test_split,
+    stratification_report,
+)
 from .resample import (
     lp_ros,
     lp_rus,
@@ -39,6 +44,7 @@ __all__ = [
     "EpochSampler",
     "ImbalanceReport",
     "IndexBatchSampler",
+    "IterativeStratifiedKFold",
     "ProgressivelyBalancedSampler",
     "RepeatFactorSampler",
     "ResampledSampler",
@@ -47,6 +53,7 @@ __all__ = [
     "class_weights",
     "describe",
     "get_labels",
+    "iterative_train_test_split",
     "lp_ros",
     "lp_rus",
     "ml_ros",
@@ -55,5 +62,6 @@ __all__ = [
     "random_oversample",
     "random_undersample",
     "sample_weights",
+    "stratification_report",
     "weighted_random_sampler",
 ]

@@ -1,0 +1,17 @@
+"""Multilabel stratified splitting behind scikit-learn's splitter API, and split quality measures.
+
+- :class:`IterativeStratifiedKFold`: K folds by iterative stratification (Sechidis et al. 2011),
+  or over label pairs (Szymański & Kajdanowicz 2017), as a ``BaseCrossValidator``;
+- :func:`iterative_train_test_split`: train and test indices the same way;
+- :func:`stratification_report`: LD, ED and empty (fold, label) cells, also over label pairs.
+"""
+
+from ._measures import StratificationReport, stratification_report
+from ._split import IterativeStratifiedKFold, iterative_train_test_split
+
+__all__ = [
+    "IterativeStratifiedKFold",
+    "StratificationReport",
+    "iterative_train_test_split",
+    "stratification_report",
+]

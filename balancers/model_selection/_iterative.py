@@ -1,0 +1,261 @@
+"""Iterative stratification, label-batched and vectorized (torch-free).
+
+The greedy algorithm of Sechidis et al. (2011) assigns, one example at a time, the examples of the
+label with the fewest remaining examples to the fold that most wants that label, breaking ties by
+the fold that most wants examples at all, then randomly (or by fold number). Szymański &
+Kajdanowicz (2017) run the same procedure over label pairs (order 2).
+
+Inside one label's batch, every choice depends only on that label's per-fold desire and the
+per-fold total desire, and each assignment lowers both by one for the chosen fold. The sequence of
+choices of a batch is therefore the merge of k arithmetic sequences (one per fold) in decreasing
+order of desire, ties ordered by ``total desire - label desire`` (a constant of the fold within
+the batch), then by the random or fixed fold priority. :func:`batch_picks` computes that sequence
+in closed form (a water-filling level, then a sort of at most ``2 k^2`` boundary candidates), so a
+batch costs O(m log m) numpy work for its m examples and the whole run O(nnz log nnz), with one
+Python iteration per label (or label pair), not per example.
+
+All desires are kept as exact integers: fold ``j`` has integer weight ``w_j`` with ``W = sum(w)``
+and desired share ``w_j / W``; desires are scaled by ``W`` so that one assignment subtracts ``W``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from .._labels import Labels
+
+__all__ = ["ItemIndex", "batch_picks", "item_index", "iterative_folds"]
+
+_I64 = np.int64
+_INF = np.iinfo(np.int64).max
+
+IntArray = npt.NDArray[np.int64]
+
+
+class ItemIndex:
+    """The stratification items (labels or label pairs) as two inverted indexes.
+
+    Attributes:
+        n_samples: number of rows.
+        n_items: number of items (labels, or label pairs present in the data).
+        row_ptr, row_items: CSR of rows -> items (items of row ``r`` are
+            ``row_items[row_ptr[r]:row_ptr[r + 1]]``).
+        item_ptr, item_rows: CSR of items -> rows, rows ascending within an item.
+        counts: rows per item.
+        pairs: order 2 only: ``(n_items, 2)`` label positions ``(a, b)`` with ``a <= b``.
+    """
+
+    __slots__ = (
+        "counts",
+        "item_ptr",
+        "item_rows",
+        "n_items",
+        "n_samples",
+        "pairs",
+        "row_items",
+        "row_ptr",
+    )
+
+    def __init__(
+        self,
+        n_samples: int,
+        row_ptr: IntArray,
+        row_items: IntArray,
+        n_items: int,
+        pairs: IntArray | None = None,
+    ) -> None:
+        self.n_samples = n_samples
+        self.n_items = n_items
+        self.row_ptr = row_ptr
+        self.row_items = row_items
+        self.pairs = pairs
+        order = np.argsort(row_items, kind="stable")
+        lengths = np.diff(row_ptr)
+        rows_of_entries = np.repeat(np.arange(n_samples, dtype=_I64), lengths)
+        self.item_rows = rows_of_entries[order]
+        self.counts = np.bincount(row_items, minlength=n_items).astype(_I64)
+        self.item_ptr = np.zeros(n_items + 1, dtype=_I64)
+        np.cumsum(self.counts, out=self.item_ptr[1:])
+
+
+def _segment_positions(starts: IntArray, lengths: IntArray) -> IntArray:
+    """Concatenation of ``arange(s, s + n)`` for each ``(s, n)``, vectorized."""
+    total = int(lengths.sum())
+    if total == 0:
+        return np.zeros(0, dtype=_I64)
+    offsets = np.zeros(lengths.shape[0], dtype=_I64)
+    np.cumsum(lengths[:-1], out=offsets[1:])
+    return np.repeat(starts - offsets, lengths) + np.arange(total, dtype=_I64)
+
+
+def item_index(labels: Labels, order: int) -> ItemIndex:
+    """Build the items of ``order`` 1 (labels) or 2 (label pairs ``a <= b``, as in
+    Szymański & Kajdanowicz 2017 and scikit-multilearn, so single labels count as ``(a, a)``).
+
+    Multiclass labels have one item per row (their class) at either order.
+    """
+    n = labels.n_samples
+    if labels.codes is not None:
+        return ItemIndex(
+            n, np.arange(n + 1, dtype=_I64), labels.codes.astype(_I64), labels.n_classes
+        )
+    assert labels.matrix is not None
+    indptr = labels.matrix.indptr.astype(_I64)
+    indices = labels.matrix.indices.astype(_I64)
+    if order == 1:
+        return ItemIndex(n, indptr, indices, labels.n_classes)
+    # Order 2: each positive at position p pairs with the positives at p, p+1, ... of its row.
+    row_len = np.diff(indptr)
+    nnz = indices.shape[0]
+    row_end = np.repeat(indptr[1:], row_len)
+    per_p = row_end - np.arange(nnz, dtype=_I64)
+    first = np.repeat(np.arange(nnz, dtype=_I64), per_p)
+    second = _segment_positions(np.arange(nnz, dtype=_I64), per_p)
+    n_labels = labels.n_classes
+    keys = indices[first] * n_labels + indices[second]
+    uniq, inverse = np.unique(keys, return_inverse=True)
+    pair_ptr = np.zeros(n + 1, dtype=_I64)
+    np.cumsum(row_len * (row_len + 1) // 2, out=pair_ptr[1:])
+    pairs = np.stack([uniq // n_labels, uniq % n_labels], axis=1).astype(_I64)
+    return ItemIndex(n, pair_ptr, inverse.reshape(-1).astype(_I64), int(uniq.shape[0]), pairs)
+
+
+def batch_picks(
+    desire: IntArray,
+    total: IntArray,
+    step: int,
+    m: int,
+    fold_rank: IntArray,
+    *,
+    ordered: bool = True,
+) -> IntArray:
+    """The folds chosen by ``m`` greedy steps of iterative stratification, in order.
+
+    Each step picks the fold with the largest ``desire``; ties go to the largest ``total``, then to
+    the smallest ``fold_rank``; the chosen fold's ``desire`` and ``total`` drop by ``step``.
+
+    Args:
+        desire: per-fold desire for the current label (scaled integers).
+        total: per-fold desire for examples (scaled integers).
+        step: the scaled amount one assignment removes (``W``).
+        m: number of examples to place (>= 1).
+        fold_rank: a permutation of ``0..k-1``: the last tie-break (smaller wins).
+        ordered: return the greedy sequence (True) or the same multiset grouped by fold.
+
+    Returns:
+        int64 array of ``m`` fold numbers.
+    """
+    k = desire.shape[0]
+    tie = total - desire  # constant over the batch: both drop together
+    # Rank of each fold in the within-level order: larger `tie` first, then smaller fold_rank.
+    level_order = np.lexsort((fold_rank, -tie))
+    level_rank = np.empty(k, dtype=_I64)
+    level_rank[level_order] = np.arange(k, dtype=_I64)
+    # Continuous water level L with sum(max(0, desire - L)) = step * m (simplex-projection sort).
+    d_sorted = np.sort(desire)[::-1].astype(np.float64)
+    csum = np.cumsum(d_sorted)
+    ii = np.arange(1, k + 1, dtype=np.float64)
+    levels = (csum - float(step) * m) / ii
+    rho = int(np.flatnonzero(d_sorted > levels)[-1])
+    level = levels[rho]
+    # Picks surely among the top m: values >= L + 2 * step (1 step of margin for rounding).
+    sure = np.floor((desire - level) / step).astype(_I64) - 1
+    np.maximum(sure, 0, out=sure)
+    rest = m - int(sure.sum())
+    counts = sure
+    if rest > 0:
+        s = np.arange(rest, dtype=_I64)
+        cand_val = (desire - step * sure)[:, None] - step * s[None, :]
+        cand_key = (-cand_val * k + level_rank[:, None]).reshape(-1)
+        chosen = (
+            np.argpartition(cand_key, rest - 1)[:rest]
+            if rest < cand_key.shape[0]
+            else (np.arange(cand_key.shape[0]))
+        )
+        counts = counts + np.bincount(chosen // rest, minlength=k).astype(_I64)
+    folds = np.repeat(np.arange(k, dtype=_I64), counts)
+    if not ordered or k == 1:
+        return folds
+    start = np.zeros(k, dtype=_I64)
+    np.cumsum(counts[:-1], out=start[1:])
+    s_all = np.arange(m, dtype=_I64) - np.repeat(start, counts)
+    values = desire[folds] - step * s_all
+    key = -values * k + level_rank[folds]
+    return folds[np.argsort(key, kind="stable")]
+
+
+def iterative_folds(
+    index: ItemIndex,
+    weights: IntArray,
+    rng: np.random.Generator | None,
+) -> IntArray:
+    """Assign each row to a fold by iterative stratification over ``index``'s items.
+
+    Args:
+        index: the items (labels or label pairs) and their rows.
+        weights: positive integer weight of each fold; fold ``j`` should get the share
+            ``weights[j] / weights.sum()`` of the rows and of every item.
+        rng: None for the deterministic variant (rows in index order, ties to the lower
+            label/pair number and the lower fold number); a generator for random tie-breaks
+            and a random row order (as if the rows had been shuffled first).
+
+    Returns:
+        int64 array: the fold of each row.
+    """
+    n = index.n_samples
+    k = int(weights.shape[0])
+    step = int(weights.sum())
+    w = weights.astype(_I64)
+    n_items = index.n_items
+    fold = np.full(n, -1, dtype=_I64)
+    sizes = np.zeros(k, dtype=_I64)
+    target = n * w
+    counts = index.counts
+    item_ptr, item_rows = index.item_ptr, index.item_rows
+    row_ptr, row_items = index.row_ptr, index.row_items
+    one_per_row = int(row_ptr[-1]) == n and bool(np.all(np.diff(row_ptr) == 1))
+    base_rank = np.arange(k, dtype=_I64)
+    # Rarity key: remaining * n_items + tie priority; exhausted items get +inf.
+    prio = np.arange(n_items, dtype=_I64) if rng is None else rng.permutation(n_items).astype(_I64)
+    scale = max(n_items, 1)
+    key = counts * scale + prio
+    key[counts == 0] = _INF
+    while n_items:
+        it = int(np.argmin(key))
+        if key[it] == _INF:
+            break
+        rows = item_rows[item_ptr[it] : item_ptr[it + 1]]
+        f = fold[rows]
+        free = f < 0
+        placed_it = np.bincount(f[~free], minlength=k) if not free.all() else np.zeros(k, _I64)
+        rows = rows[free]
+        m = rows.shape[0]
+        desire = counts[it] * w - step * placed_it
+        fold_rank = base_rank if rng is None else rng.permutation(k).astype(_I64)
+        picks = batch_picks(desire, target - step * sizes, step, m, fold_rank, ordered=rng is None)
+        if rng is not None:
+            # A random row order: rows are exchangeable within the batch.
+            picks = rng.permutation(picks)
+        fold[rows] = picks
+        if one_per_row:
+            touched = row_items[rows]
+        else:
+            starts = row_ptr[rows]
+            touched = row_items[_segment_positions(starts, row_ptr[rows + 1] - starts)]
+        sizes += np.bincount(picks, minlength=k)
+        np.subtract.at(key, touched, scale)
+        gone = touched[key[touched] < scale]
+        key[gone] = _INF
+    # Rows with no item: to the folds that most want examples (Sechidis et al., last step).
+    empty = np.flatnonzero(fold < 0)
+    if empty.shape[0]:
+        remaining = target - step * sizes
+        fold_rank = base_rank if rng is None else rng.permutation(k).astype(_I64)
+        picks = batch_picks(
+            remaining, remaining, step, int(empty.shape[0]), fold_rank, ordered=rng is None
+        )
+        if rng is not None:
+            picks = rng.permutation(picks)
+        fold[empty] = picks
+    return fold
