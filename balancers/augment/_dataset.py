@@ -25,7 +25,11 @@ _MODES = ("repeats", "all", "none")
 
 def check_dataset(dataset: Any, name: str = "dataset") -> int:
     """Check that ``dataset`` is a map-style dataset with a length; return the length."""
-    if not hasattr(dataset, "__getitem__") or not hasattr(dataset, "__len__"):
+    if (
+        not hasattr(dataset, "__getitem__")
+        or not hasattr(dataset, "__len__")
+        or isinstance(dataset, str | bytes | dict)
+    ):
         raise TypeError(
             f"`{name}` should be a map-style dataset (with __getitem__ and __len__), but got "
             f"{describe_value(dataset)} of type {type(dataset).__name__}."
@@ -240,9 +244,13 @@ class AugmentedDataset(Dataset[Any]):
     def targets(self) -> LabelArray:
         """Labels of the served items (``labels[indices]``), read without decoding images."""
         if self._targets is None:
-            source = self.dataset if isinstance(self.dataset, Dataset) else _Items(self.dataset)
-            self._targets = get_labels(source, progress=False)[self.indices]
+            self._targets = self.source_labels()[self.indices]
         return self._targets
+
+    def source_labels(self) -> LabelArray:
+        """Labels of the whole wrapped dataset (via :func:`balancers.get_labels`)."""
+        source = self.dataset if isinstance(self.dataset, Dataset) else _Items(self.dataset)
+        return get_labels(source, progress=False)
 
     def __len__(self) -> int:
         return int(self.indices.shape[0])

@@ -137,7 +137,7 @@ def _plan(
         "layout": layout,
         "kind": labels.kind,
         "source": {"type": type(base).__name__, "n_samples": len(aug.dataset)},
-        "labels_sha256": _labels_digest(labels),
+        "labels_sha256": _labels_digest(check_labels(aug.source_labels(), "labels")),
         "indices_sha256": _sha256(aug.indices),
         "seed": aug.seed,
         "epoch": aug.epoch,
