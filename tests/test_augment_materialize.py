@@ -248,7 +248,7 @@ def test_out_dir_holding_something_else(tmp_path: Path) -> None:
     ds = Shapes()
     (tmp_path / "busy").mkdir()
     (tmp_path / "busy" / "notes.txt").write_text("mine")
-    with pytest.raises(ValueError, match="`out_dir` .* should be empty or hold an unfinished"):
+    with pytest.raises(ValueError, match=r"`out_dir` .* should be empty or hold an unfinished"):
         materialize(ds, tmp_path / "busy", progress=False)
     materialize(ds, tmp_path / "job", indices=INDICES, transform=pipeline(), progress=False)
     with pytest.raises(ValueError, match=r"holds another materialize job \(different seed\)"):
