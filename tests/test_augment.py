@@ -509,3 +509,21 @@ def test_oversample_with_augmentation_checks_before_resampling(base: Images) -> 
         oversample_with_augmentation(base, _pipe(), augment="twice")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="`dataset` should be a map-style dataset"):
         oversample_with_augmentation(None, _pipe())
+
+
+def test_oversample_with_augmentation_multiclass() -> None:
+    base = Images(noise_images(7), [3, 3, 3, 3, 7, 7, 42])
+    ds = oversample_with_augmentation(base, strong_pipeline(), seed=4)
+    from balancers.resample import random_oversample
+
+    np.testing.assert_array_equal(ds.indices, random_oversample(base.targets, seed=4))
+    assert np.unique(ds.targets, return_counts=True)[1].tolist() == [4, 4, 4]
+    assert int(ds.augmented.sum()) == 12 - 7
+    for k, i in enumerate(ds.indices.tolist()):
+        image, target = ds[k]
+        assert target == base.targets[i]
+        assert np.array_equal(image, base.images[i]) == (not ds.augmented[k])
+    minority = oversample_with_augmentation(base, strong_pipeline(), {42: 3}, seed=4)
+    assert np.bincount(minority.indices).tolist() == [1, 1, 1, 1, 1, 1, 3]
+    with pytest.raises(ValueError, match="absent from the labels"):
+        oversample_with_augmentation(base, strong_pipeline(), {5: 10})

@@ -5,20 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Literal
 
-from .. import resample
 from .._labels import check_labels, get_labels
 from .._validation import check_seed
-from ..resample import ml_ros
+from ..resample import ml_ros, random_oversample
 from ._dataset import AugmentedDataset, AugmentMode, check_dataset, check_transform
 
 __all__ = ["oversample_with_augmentation"]
-
-
-def _resampler(name: str) -> Callable[..., Any]:
-    function = getattr(resample, name, None)
-    if function is None:  # pragma: no cover - only while the resample package is incomplete
-        raise NotImplementedError(f"balancers.resample.{name} is not available in this version.")
-    return function
 
 
 def oversample_with_augmentation(
@@ -82,7 +74,7 @@ def oversample_with_augmentation(
             )
         indices = ml_ros(labels, percentage=percentage, seed=seed)
     else:
-        indices = _resampler("random_oversample")(labels, sampling_strategy, seed=seed)
+        indices = random_oversample(labels, sampling_strategy, seed=seed)
     return AugmentedDataset(
         dataset,
         indices,
