@@ -179,7 +179,7 @@ class ImbalanceReport:
         ax.set_yscale("log")
         ax.set_xlabel("class" if self.kind == "multiclass" else "label")
         ax.set_ylabel("count (log scale)")
-        if len(names) > 20:
+        if len(names) * max(len(n) for n in names) > 40:
             ax.tick_params(axis="x", labelrotation=90)
         if self.kind == "multilabel":
             ir = [v if math.isfinite(v) else float("nan") for v in self.measures["irlbl"]]
@@ -188,7 +188,10 @@ class ImbalanceReport:
             ax2.axhline(self.measures["mean_ir"], color="#cc6677", ls="--", lw=1, label="MeanIR")
             ax2.set_yscale("log")
             ax2.set_ylabel("IRLbl (log scale)", color="#cc6677")
-            ax2.legend(loc="upper right", fontsize="small")
+            # Head room above the bars and markers for the legend.
+            ax.set_ylim(top=max(max(self.counts), 1) * 8)
+            ax2.set_ylim(0.8, max(self.measures["max_ir"], 1.0) * 8)
+            ax2.legend(loc="upper left", fontsize="small", ncol=2)
             title = (
                 f"{self.n_samples} samples, MeanIR {self.measures['mean_ir']:.2f}, "
                 f"MaxIR {self.measures['max_ir']:.2f}"
