@@ -156,9 +156,10 @@ def train_val_indices(
     if short.size:
         i = int(short[0])
         raise ValueError(
-            f"`n_max` should be at most the smallest class count ({int(info.counts.min())}), but "
-            f"got n_max={n_max}: class {info.classes[i].item()!r} has {int(info.counts[i])} "
-            f"samples and the profile asks for {counts[i]}. Lower n_max or leave it as None."
+            f"`n_max` should leave every class enough samples for the profile, but got "
+            f"n_max={n_max}: class {info.classes[i].item()!r} has {int(info.counts[i])} samples "
+            f"and the profile asks for {counts[i]}. Lower n_max, or leave it as None (the "
+            f"smallest class count, {int(info.counts.min())})."
         )
     kept = long_tail_indices(
         info,
@@ -344,7 +345,7 @@ class LongTailSplit:
         with open(path, encoding="utf-8") as fh:
             try:
                 data = json.load(fh)
-            except json.JSONDecodeError as exc:
+            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
                 raise ValueError(f"{os.fspath(path)!r} is not a JSON manifest: {exc}") from exc
         if not isinstance(data, Mapping) or data.get("format") != MANIFEST_FORMAT:
             raise ValueError(
