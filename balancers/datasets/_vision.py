@@ -278,7 +278,7 @@ class FashionMNISTLT(_MNISTLongTail, FashionMNIST):  # type: ignore[misc]
         base="FashionMNIST",
         name="FashionMNISTLT",
         files="Files: ``root/FashionMNIST/raw`` (the same folder as torchvision's).",
-        counts="[6000, 3597, 2156, 1292, 774, 464, 278, 166, 100, 60]",
+        counts="[6000, 3596, 2156, 1292, 774, 464, 278, 166, 100, 60]",
     )
     _source_name = "fashionmnist"
     _folder = "FashionMNIST"
