@@ -211,6 +211,10 @@ def ml_ros(labels: Any, percentage: float = 25.0, *, seed: int | None = 0) -> In
         * rows with no label and labels without positives never take part;
         * deterministic given ``seed``.
 
+    MeanIR of the result is usually lower, but not always: a clone also adds to the counts of
+    the row's other labels, and when that raises the largest count every IRLbl rises with it.
+    With the largest count unchanged, MeanIR never increases.
+
     Args:
         labels: multilabel labels (2-D 0/1 array-like, scipy.sparse or a Dataset); multiclass
             labels are treated as one-hot.
