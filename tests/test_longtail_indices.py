@@ -70,6 +70,9 @@ def test_label_forms_and_noncontiguous_classes() -> None:
     ids = torch.tensor([42, 3, 42, 7, 3, 42])  # sorted classes: 3, 7, 42
     idx = long_tail_indices(ids, [1, 1, 3], selection="first")
     assert idx.tolist() == [0, 1, 2, 3, 5]
+    assert (
+        long_tail_indices(ids, torch.tensor([1, 1, 3]), selection="first").tolist() == idx.tolist()
+    )
 
 
 def test_zero_count_drops_a_class() -> None:

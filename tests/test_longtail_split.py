@@ -301,3 +301,12 @@ def test_bad_input(
 def test_bad_datasets(call: Any, error: type[Exception], match: str) -> None:
     with pytest.raises(error, match=match):
         call()
+
+
+def test_public_names() -> None:
+    import balancers.datasets
+
+    names = balancers.datasets.__all__
+    assert list(names) == sorted(names)
+    assert all(hasattr(balancers.datasets, name) for name in names)
+    assert {"LongTailSplit", "long_tail_split", "CIFAR10LT", "MNISTLT"} <= set(names)

@@ -16,9 +16,9 @@ from ._vision import CIFAR10LT, CIFAR100LT, MNISTLT, FashionMNISTLT
 __all__ = [
     "CIFAR100LT",
     "CIFAR10LT",
-    "MNISTLT",
     "FashionMNISTLT",
     "LongTailSplit",
+    "MNISTLT",
     "balanced_indices",
     "labels_sha256",
     "long_tail_counts",

@@ -38,6 +38,8 @@ def _check_counts(
     counts: Any, info: Labels, available: npt.NDArray[np.int64]
 ) -> npt.NDArray[np.int64]:
     """Validate per-class target counts against what each class has."""
+    if type(counts).__module__.startswith("torch") and hasattr(counts, "detach"):
+        counts = counts.detach().cpu().numpy()
     if isinstance(counts, (str, bytes, dict)) or not isinstance(counts, Sequence | np.ndarray):
         raise TypeError(
             "`counts` should be a sequence of non-negative integers, one per class in sorted "

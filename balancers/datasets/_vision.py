@@ -18,8 +18,8 @@ from ._profiles import Profile
 from ._split import SplitParams, TestPerClass, test_indices, train_val_indices
 
 __all__ = [
-    "CIFAR10LT",
     "CIFAR100LT",
+    "CIFAR10LT",
     "FashionMNISTLT",
     "MNISTLT",
     "SOURCES",
