@@ -11,6 +11,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 __all__ = ["CommandError", "main"]
 
@@ -22,16 +23,25 @@ class CommandError(Exception):
     """A user error on the command line: printed as one line, exit code 2."""
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors are one line (plus exit code 2), not the usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .. import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = _OneLineParser(
         prog="balancers",
         description="Class-imbalance tools for PyTorch: diagnostics, long-tailed splits, "
         "augmentation-based oversampling and a demo of balancing strategies.",
     )
     parser.add_argument("--version", action="version", version=f"balancers {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    sub = parser.add_subparsers(
+        dest="command", metavar="COMMAND", required=True, parser_class=_OneLineParser
+    )
     for name in _COMMANDS:
         importlib.import_module(f"{__name__}._{name}").register(sub)
     return parser
