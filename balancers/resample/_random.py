@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from .._cycling import cycle_pool
 from .._labels import Labels, check_labels
 from .._rng import make_rng
 from .._validation import check_bool, check_seed
@@ -149,15 +150,9 @@ def random_undersample(
     if replace:
         kept.append(_uniform_picks(rng, indptr, positions, wanted))
     else:
-        # Uniform random subsets without replacement: random keys offset by the class, sorted,
-        # and the first ``wanted`` of each class block.
-        sizes = lab.counts[positions]
-        members = np.flatnonzero(targeted[block_class])
-        owner = np.repeat(np.arange(positions.shape[0]), sizes)
-        keys = rng.random(members.shape[0])
-        keys += owner
-        order = np.argsort(keys)
-        starts = np.cumsum(sizes) - sizes
-        rank = np.arange(members.shape[0]) - np.repeat(starts, sizes)
-        kept.append(members[order[rank < np.repeat(wanted, sizes)]])
+        # Uniform random subsets without replacement: one partial shuffled cycle per class.
+        counts = np.zeros(lab.n_classes, dtype=np.int64)
+        counts[positions] = wanted
+        slots = np.arange(rows.shape[0], dtype=np.int64)
+        kept.append(cycle_pool(indptr, slots, counts, rng)[0])
     return rows[np.sort(np.concatenate(kept))]
