@@ -64,19 +64,25 @@ class ItemIndex:
         row_items: IntArray,
         n_items: int,
         pairs: IntArray | None = None,
+        inverted: tuple[IntArray, IntArray] | None = None,
     ) -> None:
         self.n_samples = n_samples
         self.n_items = n_items
         self.row_ptr = row_ptr
         self.row_items = row_items
         self.pairs = pairs
-        order = np.argsort(row_items, kind="stable")
-        lengths = np.diff(row_ptr)
-        rows_of_entries = np.repeat(np.arange(n_samples, dtype=_I64), lengths)
-        self.item_rows = rows_of_entries[order]
-        self.counts = np.bincount(row_items, minlength=n_items).astype(_I64)
-        self.item_ptr = np.zeros(n_items + 1, dtype=_I64)
-        np.cumsum(self.counts, out=self.item_ptr[1:])
+        if inverted is None:
+            # Small item ids sort by radix sort (stable) when they fit in 16 bits.
+            narrow = row_items.astype(np.uint16) if n_items <= 1 << 16 else row_items
+            order = np.argsort(narrow, kind="stable")
+            rows_of_entries = np.repeat(np.arange(n_samples, dtype=_I64), np.diff(row_ptr))
+            self.item_rows = rows_of_entries[order]
+            self.counts = np.bincount(row_items, minlength=n_items).astype(_I64)
+            self.item_ptr = np.zeros(n_items + 1, dtype=_I64)
+            np.cumsum(self.counts, out=self.item_ptr[1:])
+        else:
+            self.item_ptr, self.item_rows = inverted
+            self.counts = np.diff(self.item_ptr)
 
 
 def _segment_positions(starts: IntArray, lengths: IntArray) -> IntArray:
@@ -152,28 +158,28 @@ def batch_picks(
     level_order = np.lexsort((fold_rank, -tie))
     level_rank = np.empty(k, dtype=_I64)
     level_rank[level_order] = np.arange(k, dtype=_I64)
-    # Continuous water level L with sum(max(0, desire - L)) = step * m (simplex-projection sort).
-    d_sorted = np.sort(desire)[::-1].astype(np.float64)
-    csum = np.cumsum(d_sorted)
-    ii = np.arange(1, k + 1, dtype=np.float64)
-    levels = (csum - float(step) * m) / ii
-    rho = int(np.flatnonzero(d_sorted > levels)[-1])
-    level = levels[rho]
-    # Picks surely among the top m: values >= L + 2 * step (1 step of margin for rounding).
-    sure = np.floor((desire - level) / step).astype(_I64) - 1
-    np.maximum(sure, 0, out=sure)
+    if m <= 2 * k:
+        sure = np.zeros(k, dtype=_I64)
+    else:
+        # Continuous water level L with sum(max(0, desire - L)) = step * m (the sort-based
+        # simplex projection); every value >= L + 2 * step is surely among the top m (one step
+        # of margin for rounding), which leaves fewer than 2 k picks to sort out.
+        d_sorted = np.sort(desire)[::-1].astype(np.float64)
+        levels = (np.cumsum(d_sorted) - float(step) * m) / np.arange(1, k + 1)
+        level = levels[np.flatnonzero(d_sorted > levels)[-1]]
+        sure = np.floor((desire - level) / step).astype(_I64) - 1
+        np.maximum(sure, 0, out=sure)
     rest = m - int(sure.sum())
     counts = sure
     if rest > 0:
         s = np.arange(rest, dtype=_I64)
         cand_val = (desire - step * sure)[:, None] - step * s[None, :]
         cand_key = (-cand_val * k + level_rank[:, None]).reshape(-1)
-        chosen = (
-            np.argpartition(cand_key, rest - 1)[:rest]
-            if rest < cand_key.shape[0]
-            else (np.arange(cand_key.shape[0]))
-        )
-        counts = counts + np.bincount(chosen // rest, minlength=k).astype(_I64)
+        if rest < cand_key.shape[0]:
+            chosen = np.argpartition(cand_key, rest - 1)[:rest]
+        else:
+            chosen = np.arange(cand_key.shape[0])
+        counts = counts + np.bincount(chosen // rest, minlength=k)
     folds = np.repeat(np.arange(k, dtype=_I64), counts)
     if not ordered or k == 1:
         return folds

@@ -1,0 +1,283 @@
+"""Multilabel stratified K-fold: time and quality of balancers against its peers, in one run.
+
+Compares ``balancers.IterativeStratifiedKFold`` (order 1 and 2) with scikit-multilearn's
+``IterativeStratification`` (order 1 and 2), iterstrat's ``MultilabelStratifiedKFold`` and a
+shuffled ``KFold``, on generated label matrices of the sizes below, 5 folds each. Columns:
+
+- ``time s``: one split of seed 0 (balancers: best of 3), labels validation included;
+- ``x ours``: the method's time divided by balancers' order-1 time on the same case;
+- ``LD``: Label Distribution (Sechidis et al. 2011), seed 0; ``LD 5-seed``: mean over seeds
+  0..4 (fewer when one run is slow; the count is shown); ``LD/ours``: against balancers order 1;
+- ``empty``: (fold, label) cells with no positive, for labels with at least 5 positives;
+- ``LPD``: label-pair distribution (Szymański & Kajdanowicz 2017), seed 0.
+
+Peers run in a child process and are stopped after ``--timeout`` seconds (180 by default);
+a peer that timed out on a smaller case of the same family is skipped on the larger ones.
+Run ``python benchmarks/bench_stratify.py --quick`` for a small smoke run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import time
+import tracemalloc
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.model_selection import KFold
+
+from balancers import IterativeStratifiedKFold, stratification_report
+
+N_SPLITS = 5
+RATES_4 = np.array([19, 65, 38, 105]) / 224
+
+
+@dataclass
+class Case:
+    name: str
+    family: str
+    make: Callable[[], Any]
+    peers: bool = True
+    order2: bool = True
+
+
+def dense_rates(n: int, rates: np.ndarray, seed: int = 0) -> np.ndarray:
+    """Independent labels with the given positive rates, as a dense int8 matrix."""
+    rng = np.random.default_rng(seed)
+    return (rng.random((n, rates.shape[0])) < rates).astype(np.int8)
+
+
+def long_tail_rates(n_labels: int, top: float = 0.3, power: float = 0.8) -> np.ndarray:
+    return top * np.arange(1, n_labels + 1, dtype=np.float64) ** -power
+
+
+def sparse_tail(n: int, n_labels: int, per_row: float = 5.0, seed: int = 0) -> sp.csr_array:
+    """Poisson(per_row) labels per row drawn from a Zipf-like law: a long tail of rare labels."""
+    rng = np.random.default_rng(seed)
+    p = np.arange(1, n_labels + 1, dtype=np.float64) ** -1.1
+    p /= p.sum()
+    per = rng.poisson(per_row, n)
+    rows = np.repeat(np.arange(n), per)
+    cols = rng.choice(n_labels, size=rows.shape[0], p=p)
+    m = sp.csr_array((np.ones(rows.shape[0], np.int8), (rows, cols)), shape=(n, n_labels))
+    m.sum_duplicates()
+    m.data[:] = 1
+    return m
+
+
+def cases(quick: bool) -> list[Case]:
+    s = 20 if quick else 1
+    return [
+        Case(f"{10_000 // s} x 4", "n x 4", lambda: dense_rates(10_000 // s, RATES_4)),
+        Case(f"{50_000 // s} x 4", "n x 4", lambda: dense_rates(50_000 // s, RATES_4)),
+        Case(f"{224_000 // s} x 4", "n x 4", lambda: dense_rates(224_000 // s, RATES_4)),
+        Case(
+            f"{20_000 // s} x 64", "20k x L", lambda: dense_rates(20_000 // s, long_tail_rates(64))
+        ),
+        Case(
+            f"{20_000 // s} x 100",
+            "20k x L",
+            lambda: dense_rates(20_000 // s, long_tail_rates(100)),
+        ),
+        Case(
+            f"{20_000 // s} x 1024",
+            "20k x L",
+            lambda: dense_rates(20_000 // s, long_tail_rates(1024)),
+        ),
+        Case(f"{50_000 // s} x 512 sparse", "sparse", lambda: sparse_tail(50_000 // s, 512)),
+        Case(
+            f"{1_000_000 // s} x 512 sparse",
+            "sparse",
+            lambda: sparse_tail(1_000_000 // s, 512),
+            peers=False,
+            order2=False,
+        ),
+    ]
+
+
+# ----------------------------------------------------------------------------- methods
+def ours(order: int) -> Callable[[Any, int], list[np.ndarray]]:
+    def run(y: Any, seed: int) -> list[np.ndarray]:
+        cv = IterativeStratifiedKFold(N_SPLITS, order=order, shuffle=True, random_state=seed)
+        return [test for _, test in cv.split(None, y)]
+
+    return run
+
+
+def skml(order: int) -> Callable[[Any, int], list[np.ndarray]]:
+    def run(y: Any, seed: int) -> list[np.ndarray]:
+        from skmultilearn.model_selection import IterativeStratification
+
+        np.random.seed(seed)  # noqa: NPY002 - scikit-multilearn ties use the global RNG
+        cv = IterativeStratification(n_splits=N_SPLITS, order=order)
+        return [np.asarray(test) for _, test in cv.split(np.zeros((y.shape[0], 1)), y)]
+
+    return run
+
+
+def iterstrat(y: Any, seed: int) -> list[np.ndarray]:
+    from iterstrat.ml_stratifiers import MultilabelStratifiedKFold
+
+    dense = y.toarray() if sp.issparse(y) else y
+    cv = MultilabelStratifiedKFold(n_splits=N_SPLITS, shuffle=True, random_state=seed)
+    return [test for _, test in cv.split(np.zeros((dense.shape[0], 1)), dense)]
+
+
+def kfold(y: Any, seed: int) -> list[np.ndarray]:
+    cv = KFold(N_SPLITS, shuffle=True, random_state=seed)
+    return [test for _, test in cv.split(np.zeros((y.shape[0], 1)))]
+
+
+_CHILD: dict[str, Any] = {}
+
+
+def _child(conn: Any) -> None:
+    fn, y, seed = _CHILD["fn"], _CHILD["y"], _CHILD["seed"]
+    start = time.perf_counter()
+    folds = fn(y, seed)
+    elapsed = time.perf_counter() - start
+    conn.send((elapsed, [np.asarray(f, dtype=np.int64) for f in folds]))
+    conn.close()
+
+
+def run_limited(fn: Callable[..., Any], y: Any, seed: int, timeout: float) -> Any:
+    """Run ``fn(y, seed)`` in a forked child; (seconds, folds) or None past ``timeout``."""
+    _CHILD.update(fn=fn, y=y, seed=seed)
+    ctx = mp.get_context("fork")
+    parent, child = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_child, args=(child,))
+    proc.start()
+    child.close()
+    result = parent.recv() if parent.poll(timeout) else None
+    if result is None:
+        proc.terminate()
+    proc.join()
+    return result
+
+
+# ----------------------------------------------------------------------------- measuring
+def measure(y: Any, folds: list[np.ndarray], pairs: bool) -> tuple[float, int, float | None]:
+    report = stratification_report(y, folds, pairs=pairs)
+    return report.ld, report.avoidable_empty_cells, report.lpd
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, a smoke run")
+    parser.add_argument("--timeout", type=float, default=None, help="peer time limit (s)")
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--only", default=None, help="run only cases whose name contains this")
+    args = parser.parse_args()
+    timeout = args.timeout if args.timeout is not None else (20.0 if args.quick else 180.0)
+    seeds = 2 if args.quick and args.seeds == 5 else args.seeds
+    timed_out: set[tuple[str, str]] = set()
+    ours_times: dict[str, float] = {}
+    header = (
+        f"{'case':<22} {'method':<14} {'time s':>9} {'x ours':>8} {'LD':>8} "
+        f"{'LD 5-seed':>11} {'LD/ours':>8} {'empty':>6} {'LPD':>8}  note"
+    )
+    print(
+        f"{N_SPLITS}-fold; peers limited to {timeout:.0f} s; times are wall-clock on a shared "
+        "machine."
+    )
+    print(header)
+    print("-" * len(header))
+    for case in cases(args.quick):
+        if args.only and args.only not in case.name:
+            continue
+        y = case.make()
+        nnz = int(y.nnz) if sp.issparse(y) else int(np.count_nonzero(y))
+        pairs = case.order2
+        methods: list[tuple[str, Callable[..., Any], bool]] = [("balancers o1", ours(1), False)]
+        if case.order2:
+            methods.append(("balancers o2", ours(2), False))
+        if case.peers:
+            methods += [
+                ("iterstrat", iterstrat, True),
+                ("skmultilearn o1", skml(1), True),
+                ("skmultilearn o2", skml(2), True),
+            ]
+        methods.append(("KFold", kfold, False))
+        our_ld = None
+        for name, fn, limited in methods:
+            note = ""
+            if limited and (case.family, name) in timed_out:
+                print(
+                    f"{case.name:<22} {name:<14} {'skipped':>9}  (over {timeout:.0f} s on a "
+                    "smaller case)"
+                )
+                continue
+            if limited:
+                got = run_limited(fn, y, 0, timeout)
+                if got is None:
+                    timed_out.add((case.family, name))
+                    print(
+                        f"{case.name:<22} {name:<14} {'> ' + str(int(timeout)):>9}  skipped: "
+                        f"did not finish in {timeout:.0f} s"
+                    )
+                    continue
+                seconds, folds = got
+            else:
+                best = np.inf
+                repeats = 3 if name.startswith("balancers") else 1
+                for _ in range(repeats):
+                    start = time.perf_counter()
+                    folds = fn(y, 0)
+                    best = min(best, time.perf_counter() - start)
+                seconds = best
+                if name.startswith("balancers"):
+                    tracemalloc.start()
+                    fn(y, 0)
+                    peak = tracemalloc.get_traced_memory()[1]
+                    tracemalloc.stop()
+                    note = f"peak {peak / 2**20:.0f} MiB (numpy, traced)"
+            if name == "balancers o1":
+                ours_times[case.name] = seconds
+            ld0, empty0, lpd0 = measure(y, folds, pairs)
+            lds = [ld0]
+            budget = timeout if limited else 600.0
+            for seed in range(1, seeds):
+                if seconds * (seed + 1) > budget:
+                    break
+                more = run_limited(fn, y, seed, timeout) if limited else (0.0, fn(y, seed))
+                if more is None:
+                    break
+                lds.append(measure(y, more[1], False)[0])
+            ld_mean = float(np.mean(lds))
+            if name == "balancers o1":
+                our_ld = ld_mean
+            ratio = seconds / ours_times[case.name]
+            ld_ratio = ld_mean / our_ld if our_ld else float("nan")
+            lpd_text = f"{lpd0:.4f}" if lpd0 is not None else "-"
+            print(
+                f"{case.name:<22} {name:<14} {seconds:>9.3f} {ratio:>8.1f} {ld0:>8.4f} "
+                f"{ld_mean:>8.4f}({len(lds)}) {ld_ratio:>8.2f} {empty0:>6d} {lpd_text:>8}  "
+                f"{note}"
+            )
+        print(f"{case.name:<22} (n={y.shape[0]}, labels={y.shape[1]}, nnz={nnz})")
+
+    # Growth of balancers' order-1 time.
+    def slope(a: str, b: str, xa: float, xb: float) -> str:
+        if a in ours_times and b in ours_times:
+            return f"{np.log(ours_times[b] / ours_times[a]) / np.log(xb / xa):.2f}"
+        return "-"
+
+    s = 20 if args.quick else 1
+    print()
+    print(
+        "balancers o1 growth exponent in n (x 4 labels, "
+        f"{10_000 // s} -> {224_000 // s}): "
+        f"{slope(f'{10_000 // s} x 4', f'{224_000 // s} x 4', 10_000, 224_000)}"
+    )
+    print(
+        f"balancers o1 growth exponent in labels ({20_000 // s} rows, 100 -> 1024): "
+        f"{slope(f'{20_000 // s} x 100', f'{20_000 // s} x 1024', 100, 1024)}"
+    )
+
+
+if __name__ == "__main__":
+    main()
