@@ -119,9 +119,8 @@ class RepeatFactorSampler(EpochSampler[int]):
         self.repeat_factors_: npt.NDArray[np.float64] = r
         self.expected_size_ = float(r.sum())
         self._fixed = num_samples is not None
-        self._floor = np.floor(r)
-        self._frac = r - self._floor
-        self._base = self._floor.astype(np.int64)
+        self._base = r.astype(np.int64)  # floor: r >= 1
+        self._frac = r - self._base
         super().__init__(
             num_samples=num_samples,
             default_num_samples=max(1, round(self.expected_size_)),
