@@ -227,7 +227,9 @@ class Labels:
         Rows are in ascending order within each class. A multilabel row appears once per label.
         """
         if self.codes is not None:
-            rows = np.argsort(self.codes, kind="stable").astype(np.int64)
+            from ._cycling import stable_class_order
+
+            rows = stable_class_order(self.codes, self.n_classes)
         else:
             assert self.matrix is not None
             csc = self.matrix.tocsc()
