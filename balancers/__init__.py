@@ -6,6 +6,8 @@ iterative stratification; long-tailed benchmark splits; reweighting helpers, foc
 imbalance-aware metrics.
 """
 
+from . import losses as losses
+from . import metrics as metrics
 from ._describe import ImbalanceReport, describe
 from ._labels import get_labels
 from ._weights import class_weights, pos_weight, sample_weights

@@ -16,7 +16,7 @@ from typing import NoReturn
 __all__ = ["CommandError", "main"]
 
 #: subcommand modules, in the order ``--help`` lists them
-_COMMANDS: tuple[str, ...] = ("describe", "split", "materialize")
+_COMMANDS: tuple[str, ...] = ("demo", "describe", "split", "materialize")
 
 
 class CommandError(Exception):
