@@ -95,6 +95,16 @@ def first_occurrences(indices: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
     return mask
 
 
+def _private_copy(transform: Any) -> Any:
+    """A deep copy of an albumentations pipeline, so that seeding it leaves the caller's alone."""
+    if transform is None or not hasattr(transform, "set_random_state"):
+        return transform
+    try:
+        return copy.deepcopy(transform)
+    except Exception:  # pragma: no cover - exotic transforms that cannot be copied
+        return transform
+
+
 def detach_transform(dataset: Any) -> tuple[Any, Callable[[Any], Any] | None]:
     """Return ``(copy of dataset without its image transform, that transform)``.
 
@@ -152,7 +162,12 @@ class AugmentedDataset(Dataset[Any]):
     * the image comes back as the kind it was given (PIL image, HWC numpy array or CHW tensor) with
       the same dtype; the target and any further fields pass through unchanged (class ids,
       multilabel vectors);
-    * no global random state (``random``, ``numpy.random``, ``torch``) is read or changed.
+    * no global random state (``random``, ``numpy.random``, ``torch``) is read or changed, and
+      the caller's ``transform`` object is not modified (the dataset seeds its own deep copy,
+      ``self.transform``).
+
+    One dataset object must not be read from several threads at once (DataLoader workers are
+    processes, which is fine).
 
     The dataset's own ``transform`` (torchvision datasets, e.g. ``ToTensor()`` + ``Normalize``) is
     applied *after* the augmentation: the pipeline sees the raw image, as albumentations expects.
@@ -207,7 +222,7 @@ class AugmentedDataset(Dataset[Any]):
             dataset_transform, "dataset_transform", ("after", "keep")
         )
         self.indices = check_indices(indices, n)
-        self.transform = transform
+        self.transform = _private_copy(transform)
         self.seed = resolve_seed(check_seed(seed))
         self.dataset = dataset
         if self.dataset_transform == "after":
@@ -221,6 +236,7 @@ class AugmentedDataset(Dataset[Any]):
         mask.setflags(write=False)
         self._augmented = mask
         self._epoch = torch.zeros((), dtype=torch.int64).share_memory_()  # type: ignore[no-untyped-call]
+        self._epoch_view = self._epoch.numpy()  # fast reads of the shared value
         self._random = ItemRandom(self.seed)
         self._targets: LabelArray | None = None
 
@@ -228,7 +244,16 @@ class AugmentedDataset(Dataset[Any]):
     @property
     def epoch(self) -> int:
         """The epoch whose augmentations are served."""
-        return int(self._epoch.item())
+        return int(self._epoch_view)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        del state["_epoch_view"]  # a numpy view would be pickled as a copy
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._epoch_view = self._epoch.numpy()
 
     def set_epoch(self, epoch: int) -> None:
         """Serve the augmentations of ``epoch`` (call before iterating the loader)."""

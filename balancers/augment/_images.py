@@ -12,8 +12,7 @@ Supported kinds (each comes back as the kind, dtype and layout it was given):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -26,8 +25,7 @@ _PIL_NATIVE = frozenset({"L", "LA", "RGB", "RGBA", "F"})
 _SUPPORTED = "a PIL image, an (H, W[, C]) numpy array or a (C, H, W) torch tensor of uint8 or float"
 
 
-@dataclass(frozen=True)
-class ImageSpec:
+class ImageSpec(NamedTuple):
     """What :func:`from_hwc` needs to give an array back the original kind, dtype and layout."""
 
     kind: Literal["pil", "numpy", "tensor"]
