@@ -639,7 +639,7 @@ class DemoResult:
         from ._optional import import_optional
 
         figure_mod = import_optional("matplotlib.figure", extra="plot")
-        fig = figure_mod.Figure(figsize=(9.0, 5.0), layout="constrained")
+        fig = figure_mod.Figure(figsize=(10.0, 5.6), layout="constrained")
         ax = fig.add_subplot()
         x = np.arange(len(self.data.classes))
         counts_ax = ax.twinx()
@@ -659,7 +659,7 @@ class DemoResult:
         ax.set_ylabel("recall on the balanced test set")
         ax.set_ylim(0.0, 1.02)
         ax.grid(axis="y", alpha=0.3)
-        ax.legend(loc="lower left", fontsize="small")
+        fig.legend(loc="outside lower center", ncols=4, fontsize="small", frameon=False)
         s = self.settings
         ax.set_title(
             f"Per-class recall by strategy: {self.data.description}, {s['profile']} long tail, "
@@ -721,6 +721,7 @@ def _train_one(
     plan = strategy.plan(setup)
     model = build_model(data.image_size, len(data.classes), setup.seed).to(device)
     optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, weight_decay=5e-4)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=setup.epochs)
     generator = torch.Generator().manual_seed(setup.seed)
     shuffle = RandomSampler(plan.dataset, generator=generator)  # type: ignore[arg-type]
     # the loader draws a worker base seed per epoch: from its own generator, not the global one
@@ -756,6 +757,7 @@ def _train_one(
                 seen += int(y.shape[0])
             last = total / max(seen, 1)
             bar.set_postfix(loss=f"{last:.3f}")
+            schedule.step()
             bar.update(1)
     predictions = _predict(model, data, device)
     report = classification_report(
@@ -860,7 +862,7 @@ def run_demo(config: DemoConfig, *, log: Callable[[str], None] | None = None) ->
         "strategies": keys,
         "many": many,
         "few": few,
-        "optimizer": "SGD(momentum=0.9, weight_decay=5e-4)",
+        "optimizer": "SGD(momentum=0.9, weight_decay=5e-4), cosine learning-rate decay",
         "model": "small CNN (2 conv + 2 linear)" if data.image_size <= 8 else "LeNet-5",
     }
     result = DemoResult(data=data, settings=settings, notes=list(notes))
