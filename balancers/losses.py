@@ -207,18 +207,35 @@ class FocalLoss(nn.Module):
         input = _check_logits(input)
         target = self._check_target(input, target)
         log_p = F.log_softmax(input, dim=1)
-        if self.gamma != 0.0:
-            log_p = _modulating_factor(-torch.expm1(log_p), self.gamma) * log_p
         alpha = (
             None if self.alpha is None else self.alpha.to(device=input.device, dtype=input.dtype)
         )
-        if self.reduction == "mean" and not bool((target != self.ignore_index).any()):
-            return (log_p * 0.0).sum()  # every target ignored: 0 with a zero gradient, not NaN
-        # nll_loss picks -alpha_y * log_p[y] and divides the mean by the sum of alpha_y, exactly as
-        # cross_entropy (= nll_loss of log_softmax) does, so gamma=0 reproduces it bit for bit.
-        return F.nll_loss(
-            log_p, target, weight=alpha, ignore_index=self.ignore_index, reduction=self.reduction
-        )
+        valid = target != self.ignore_index
+        if self.gamma == 0.0:
+            if self.reduction == "mean" and not bool(valid.any()):
+                return (log_p * 0.0).sum()  # every target ignored: 0 with a zero gradient
+            # exactly what cross_entropy computes (it is nll_loss of log_softmax), bit for bit
+            return F.nll_loss(
+                log_p,
+                target,
+                weight=alpha,
+                ignore_index=self.ignore_index,
+                reduction=self.reduction,
+            )
+        safe = torch.where(valid, target, torch.zeros_like(target))
+        log_pt = log_p.gather(1, safe.unsqueeze(1)).squeeze(1)
+        loss = -_modulating_factor(-torch.expm1(log_pt), self.gamma) * log_pt
+        weight = valid.to(loss.dtype)
+        if alpha is not None:
+            weight = weight * alpha[safe]
+        loss = loss * weight
+        if self.reduction == "none":
+            return loss
+        if self.reduction == "sum":
+            return loss.sum()
+        # the weighted mean of nn.CrossEntropyLoss: divided by the targets' total alpha
+        total = weight.sum()
+        return loss.sum() / torch.where(total > 0, total, torch.ones_like(total))
 
     def extra_repr(self) -> str:
         alpha = None if self.alpha is None else [round(a, 4) for a in self.alpha.tolist()]
@@ -240,8 +257,8 @@ class BinaryFocalLoss(nn.Module):
         \qquad \alpha_t = \alpha y + (1 - \alpha)(1 - y)
 
     (:math:`\alpha_t = 1` when ``alpha`` is None). The log terms are
-    ``binary_cross_entropy_with_logits`` and :math:`1 - p` is :math:`\sigma(-z)`, so nothing
-    overflows for large logits. This is ``torchvision.ops.sigmoid_focal_loss`` plus ``pos_weight``.
+    ``binary_cross_entropy_with_logits``, so nothing overflows for large logits. This is
+    ``torchvision.ops.sigmoid_focal_loss`` plus ``pos_weight``.
 
     Guarantees:
 
@@ -341,7 +358,8 @@ class BinaryFocalLoss(nn.Module):
             input, target, pos_weight=pos_weight, reduction="none"
         )
         if self.gamma != 0.0:
-            one_minus_pt = target * torch.sigmoid(-input) + (1 - target) * torch.sigmoid(input)
+            p = torch.sigmoid(input)
+            one_minus_pt = p + target * (1 - 2 * p)  # 1 - p where target is 1, p where it is 0
             loss = _modulating_factor(one_minus_pt, self.gamma) * loss
         if self.alpha is not None:
             alpha = self._per_label(self.alpha, "alpha", input)
