@@ -251,8 +251,8 @@ class Feeder:
             )
         else:
             dev = self.x.device
-            self.multiset = torch.as_tensor(dataset.indices, device=dev)
-            self.augmented = torch.as_tensor(dataset.augmented, device=dev)
+            self.multiset = torch.as_tensor(np.array(dataset.indices), device=dev)
+            self.augmented = torch.as_tensor(np.array(dataset.augmented), device=dev)
 
     @property
     def epoch_size(self) -> int:
