@@ -239,8 +239,16 @@ def iterative_folds(
         m = rows.shape[0]
         desire = counts[it] * w - step * placed_it
         fold_rank = base_rank if rng is None else rng.permutation(k).astype(_I64)
-        picks = batch_picks(desire, target - step * sizes, step, m, fold_rank, ordered=rng is None)
-        if rng is not None:
+        if m == 1:
+            # One example (common for rare label pairs): the argmax in plain Python.
+            d, t, r = desire.tolist(), (target - step * sizes).tolist(), fold_rank.tolist()
+            best = max(range(k), key=lambda j: (d[j], t[j], -r[j]))
+            picks = np.array([best], dtype=_I64)
+        else:
+            picks = batch_picks(
+                desire, target - step * sizes, step, m, fold_rank, ordered=rng is None
+            )
+        if rng is not None and m > 1:
             # A random row order: rows are exchangeable within the batch.
             picks = rng.permutation(picks)
         fold[rows] = picks
