@@ -414,6 +414,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--percentage", type=float, default=25.0, help="ML-ROS / LP-ROS percentage")
     p.add_argument("--rfs-threshold", type=float, default=0.3)
     p.add_argument("--tag", default="multilabel")
+    p.add_argument(
+        "--collect",
+        nargs="+",
+        default=None,
+        metavar="JSON",
+        help="only build one table and plot (--tag) from the JSON files of earlier grids",
+    )
     p.add_argument("--out", default="examples/results")
     p.add_argument("--device", default="auto")
     p.add_argument("--no-amp", action="store_true")
@@ -430,9 +437,41 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def write_outputs(
+    args: argparse.Namespace,
+    results: list[dict[str, Any]],
+    digits: Sequence[int],
+    commands: Sequence[str],
+) -> None:
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    table = tables(results, digits)
+    header = "".join(f"<!-- {c} -->\n" for c in commands)
+    (out / f"{args.tag}.md").write_text(f"{header}{table}\n", encoding="utf-8")
+    write_json(
+        out / f"{args.tag}.json",
+        {
+            "command": commands[0] if len(commands) == 1 else list(commands),
+            "hardware": hardware(),
+            "git": git_revision(),
+            "runs": [{k: v for k, v in r.items() if k != "history"} for r in results],
+        },
+    )
+    save_figure(plot_labels(results, digits), out / f"{args.tag}_labels.png")
+    print(table)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     use_agg_backend()
+    if args.collect:
+        import json
+
+        payloads = [json.loads(Path(p).read_text(encoding="utf-8")) for p in args.collect]
+        results = [r for payload in payloads for r in payload["runs"]]
+        results.sort(key=lambda r: (STRATEGIES.index(r["strategy"]), r["seed"]))
+        write_outputs(args, results, args.digits, [p["command"] for p in payloads])
+        return 0
     runtime = setup_runtime(
         args.device,
         amp=not args.no_amp,
@@ -460,21 +499,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"({r['train_seconds']:.0f}s)",
                 flush=True,
             )
-    out = Path(args.out)
-    table = tables(results, data.digits)
-    (out / f"{args.tag}.md").parent.mkdir(parents=True, exist_ok=True)
-    (out / f"{args.tag}.md").write_text(f"<!-- {command_line()} -->\n{table}\n", encoding="utf-8")
-    write_json(
-        out / f"{args.tag}.json",
-        {
-            "command": command_line(),
-            "hardware": hardware(),
-            "git": git_revision(),
-            "runs": [{k: v for k, v in r.items() if k != "history"} for r in results],
-        },
-    )
-    save_figure(plot_labels(results, data.digits), out / f"{args.tag}_labels.png")
-    print(table)
+    write_outputs(args, results, data.digits, [command_line()])
     return 0
 
 
