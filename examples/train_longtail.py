@@ -492,22 +492,37 @@ def strategy_label(result: dict[str, Any]) -> str:
     return label
 
 
-def grid_table(results: list[dict[str, Any]], focus: Sequence[int]) -> str:
+def shot_accuracy(result: dict[str, Any], group: str, many: float, few: float) -> float | None:
+    """Mean recall of the many- (> many), medium- or few-shot (< few) classes of a run."""
+    counts = np.asarray(result["train_counts"])
+    recall = np.asarray(result["recall"])
+    mask = {
+        "many": counts > many,
+        "medium": (counts >= few) & (counts <= many),
+        "few": counts < few,
+    }[group]
+    return float(recall[mask].mean()) if mask.any() else None
+
+
+def grid_table(
+    results: list[dict[str, Any]], focus: Sequence[int], many: float = 100, few: float = 20
+) -> str:
     groups: dict[str, list[dict[str, Any]]] = {}
     for r in results:
         groups.setdefault(strategy_label(r), []).append(r)
     header = ["sampler + loss", "accuracy", "balanced acc."]
     header += [f"recall {c}" for c in focus]
-    header += ["many", "medium", "few", "worst recall", "img/s", "seeds"]
+    header += [f"many (>{many:g})", "medium", f"few (<{few:g})", "worst recall"]
+    header += ["input share", "seeds"]
     rows = []
     for label, runs in groups.items():
         row = [label, fmt_mean_std([r["accuracy"] for r in runs])]
         row.append(fmt_mean_std([r["balanced_accuracy"] for r in runs]))
         row += [fmt_mean_std([r["recall"][c] for r in runs]) for c in focus]
-        for key in ("many_shot_accuracy", "medium_shot_accuracy", "few_shot_accuracy"):
-            row.append(fmt_mean_std([r[key] for r in runs]))
+        for group in ("many", "medium", "few"):
+            row.append(fmt_mean_std([shot_accuracy(r, group, many, few) for r in runs]))
         row.append(fmt_mean_std([r["worst_class_recall"] for r in runs]))
-        row.append(f"{np.mean([r['images_per_second'] for r in runs]):.0f}")
+        row.append(f"{np.mean([r['input_fraction'] for r in runs]):.0%}")
         row.append(str(len(runs)))
         rows.append(row)
     return markdown_table(header, rows)
@@ -668,7 +683,7 @@ def write_outputs(
     tag = args.tag or f"{args.dataset}_grid"
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    table = grid_table(results, args.focus)
+    table = grid_table(results, args.focus, args.many, args.few)
     header = "".join(f"<!-- {c} -->\n" for c in commands)
     (out / f"{tag}.md").write_text(header + table + "\n", encoding="utf-8")
     write_json(
