@@ -401,4 +401,23 @@ def check_labels(labels: Any, name: str = "labels", *, progress: bool = True) ->
         raise TypeError(f"`{name}` should be a 0/1 matrix when 2-D, but got dtype {arr.dtype}.")
     if np.issubdtype(arr.dtype, np.floating) and not np.isfinite(arr).all():
         raise ValueError(f"`{name}` should be a 0/1 indicator matrix, but it contains NaN or inf.")
-    return _multilabel(sp.csr_array(arr), name)
+    integer_ok = (
+        arr.size > 0 and np.issubdtype(arr.dtype, np.integer) and arr.min() >= 0 and arr.max() <= 1
+    )
+    if arr.shape[1] and arr.dtype != np.bool_ and not integer_ok:
+        binary = (arr == 0) | (arr == 1)
+        if not binary.all():
+            value = arr[~binary][0]
+            raise ValueError(
+                f"`{name}` should be a 0/1 indicator matrix for multilabel data, but it contains "
+                f"{value.item()!r}. For multiclass labels pass a 1-D array of class ids "
+                "(use .ravel() on a column vector)."
+            )
+    # Row-major nonzero positions are already CSR-ordered: no conversion pass through COO.
+    rows, cols = np.nonzero(arr)
+    indptr = np.zeros(arr.shape[0] + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=arr.shape[0]), out=indptr[1:])
+    matrix = sp.csr_array(
+        (np.ones(cols.shape[0], dtype=np.int8), cols.astype(np.int32), indptr), shape=arr.shape
+    )
+    return _multilabel(matrix, name)
