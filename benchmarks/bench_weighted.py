@@ -171,7 +171,7 @@ def main() -> None:
                             f"{t['iterate'] / o['iterate']:.1f}x" if "iterate" in o else "-",  # type: ignore[operator]
                         ]
                     line = (
-                        f"{f'1e{len(str(n)) - 1}':>6} {str(repl):>5} {kind:>7} {impl:>5} "
+                        f"{f'1e{len(str(n)) - 1}':>6} {repl!s:>5} {kind:>7} {impl:>5} "
                         f"{fmt(r.get('setup')):>7} {fmt(r.get('epoch')):>7} "
                         f"{fmt(r.get('iterate')):>8} {fmt(r.get('peak_mb')):>8} "
                         f"{ratios[0]:>8} {ratios[1]:>13} {ratios[2]:>9}"

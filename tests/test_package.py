@@ -29,8 +29,16 @@ def test_repo_root_datasets_is_not_a_package() -> None:
 def test_wheel_contains_only_the_balancers_package(tmp_path: Path) -> None:
     subprocess.run(
         [
-            sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps",
-            "--no-build-isolation", "-q", "-w", str(tmp_path),
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            str(ROOT),
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
         ],
         check=True,
     )

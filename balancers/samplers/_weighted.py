@@ -157,5 +157,7 @@ def weighted_random_sampler(
         )
     return WeightedRandomSampler(
         weights,  # type: ignore[arg-type]  # torch accepts a tensor of weights
-        num_samples=draws, replacement=replacement, generator=generator
+        num_samples=draws,
+        replacement=replacement,
+        generator=generator,
     )
