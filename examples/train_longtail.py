@@ -537,8 +537,10 @@ def plot_recall(results: list[dict[str, Any]], classes: Sequence[str], title: st
         groups.setdefault(strategy_label(r), []).append(r["recall"])
     fig, ax = plt.subplots(figsize=(max(6.0, 0.6 * len(classes) + 3), 4.5))
     x = np.arange(len(classes))
-    for label, recalls in groups.items():
-        ax.plot(x, np.mean(recalls, axis=0), marker="o", label=label)
+    colors = plt.get_cmap("tab20").colors
+    for k, (label, recalls) in enumerate(groups.items()):
+        style = "-" if k < 10 else "--"
+        ax.plot(x, np.mean(recalls, axis=0), style, marker="o", color=colors[k % 20], label=label)
     ax.set_xticks(x)
     ax.set_xticklabels([str(c).split(" - ")[0] for c in classes], rotation=45, ha="right")
     ax.set_ylabel("test recall (mean over seeds)")
