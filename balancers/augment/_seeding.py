@@ -3,10 +3,10 @@
 albumentations 2.x draws every random number of a pipeline from two objects it holds: a numpy
 ``Generator`` (``transform.random_generator``) and a ``random.Random`` (``transform.py_random``),
 both installed on the whole tree with ``transform.set_random_state(generator, py_random)``. We
-install, once per process, a generator over one PCG64 bit generator and a ``random.Random`` that
-draws from that same generator (:class:`GeneratorRandom`); before each item we overwrite the
-PCG64 state from the item's key. So an item's pixels are a pure function of (seed, epoch, k),
-whichever process or DataLoader worker computes them, and no global RNG is read or written.
+install, once per process, a generator over one PCG64 bit generator and one ``random.Random``;
+before each item we overwrite the PCG64 state and reseed the ``random.Random`` from the item's
+key. So an item's pixels are a pure function of (seed, epoch, k), whichever process or
+DataLoader worker computes them, and no global RNG is read or written.
 
 This costs a few microseconds per item, against 20-30 microseconds for building fresh
 ``SeedSequence``-seeded generators per item (a third of a whole pipeline on a 32x32 image). The
@@ -28,7 +28,7 @@ import numpy as np
 
 from .._rng import make_rng
 
-__all__ = ["GeneratorRandom", "ItemRandom"]
+__all__ = ["ItemRandom"]
 
 _MASK = (1 << 64) - 1
 _GOLDEN = 0x9E3779B97F4A7C15
@@ -39,47 +39,6 @@ def _fmix64(z: int) -> int:
     z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
     z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK
     return z ^ (z >> 31)
-
-
-class GeneratorRandom(random.Random):
-    """A ``random.Random`` whose draws come from a numpy ``Generator``.
-
-    ``random.Random`` builds every method (``uniform``, ``randint``, ``choice``, ``shuffle``, ...)
-    on ``random()`` and ``getrandbits()``; overriding both makes the whole object a view of the
-    generator, so one reseed of the generator's bit generator covers albumentations' numpy and
-    Python draws alike (reseeding a Mersenne Twister per item would cost more than the rest).
-    """
-
-    def __init__(self, generator: np.random.Generator) -> None:
-        self._generator = generator
-        self._buffer: list[float] = []
-        super().__init__(0)
-
-    def seed(self, a: Any = None, version: int = 2) -> None:  # state lives in the generator
-        return None
-
-    def reset(self) -> None:
-        """Forget buffered draws (call after the generator's state is overwritten)."""
-        self._buffer = []
-
-    def random(self) -> float:
-        # Doubles are taken from the generator 32 at a time: one numpy call instead of one per
-        # draw. The order of draws is still a pure function of the generator's state.
-        if not self._buffer:
-            self._buffer = self._generator.random(32).tolist()
-            self._buffer.reverse()
-        return self._buffer.pop()
-
-    def getrandbits(self, k: int) -> int:
-        if k <= 64:
-            return int(self._generator.integers(0, 1 << k, dtype=np.uint64)) if k else 0
-        return int.from_bytes(self._generator.bytes((k + 7) // 8), "little") >> (-k % 8)
-
-    def getstate(self) -> Any:
-        return self._generator.bit_generator.state
-
-    def setstate(self, state: Any) -> None:
-        self._generator.bit_generator.state = state
 
 
 class ItemRandom:
@@ -99,7 +58,7 @@ class ItemRandom:
         self.seed = int(seed)
         self.bit_generator = np.random.PCG64(0)
         self.generator = np.random.Generator(self.bit_generator)
-        self.py_random = GeneratorRandom(self.generator)
+        self.py_random = random.Random(0)
         self._epoch: int | None = None
         self._key = 0
         self._inc = 1
@@ -126,7 +85,7 @@ class ItemRandom:
             "has_uint32": 0,
             "uinteger": 0,
         }
-        self.py_random.reset()
+        self.py_random.seed(state >> 64)
 
     def bind(self, transform: Any) -> bool:
         """Install the shared generators on an albumentations transform tree.
