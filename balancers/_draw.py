@@ -105,6 +105,29 @@ class AliasTable:
         return out
 
 
+_HASH_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _find_values(
+    values: npt.NDArray[np.float64], w: npt.NDArray[np.float64]
+) -> npt.NDArray[np.uint8] | None:
+    """Position of each ``w`` in the sorted ``values`` (at most 256), or None if one is missing.
+
+    A multiplicative hash of the float bits into a 65536-entry table replaces a binary search
+    per item; a hash collision between two of ``values`` falls back to ``searchsorted``.
+    """
+    keys = values.view(np.uint64) * _HASH_MULTIPLIER >> np.uint64(48)
+    if np.unique(keys).shape[0] == values.shape[0]:
+        table = np.zeros(1 << 16, dtype=np.uint8)
+        table[keys] = np.arange(values.shape[0], dtype=np.uint8)
+        hashed = w.view(np.uint64) * _HASH_MULTIPLIER
+        hashed >>= np.uint64(48)
+        where = table[hashed]
+    else:
+        where = np.minimum(np.searchsorted(values, w), values.shape[0] - 1).astype(np.uint8)
+    return where if np.array_equal(values[where], w) else None
+
+
 class WeightGroups:
     """Items grouped by equal weight, when the weights take at most 256 distinct values.
 
@@ -131,22 +154,22 @@ class WeightGroups:
     @classmethod
     def from_weights(cls, weights: npt.NDArray[np.float64]) -> WeightGroups | None:
         positive = np.flatnonzero(weights > 0)
-        w = weights[positive]
+        all_positive = positive.shape[0] == weights.shape[0]
+        w = weights if all_positive else weights[positive]
         probe = np.unique(w[:: max(1, w.shape[0] // 20_000)])
         if probe.shape[0] > _MAX_GROUPS:
             return None
-        where = np.searchsorted(probe, w)
-        np.minimum(where, probe.shape[0] - 1, out=where)
-        if not np.array_equal(probe[where], w):
+        where = _find_values(probe, w)
+        if where is None:
             probe = np.unique(w)
             if probe.shape[0] > _MAX_GROUPS:
                 return None
-            where = np.searchsorted(probe, w)
-        group = where.astype(np.uint8 if probe.shape[0] <= 256 else np.int64)
-        order = np.argsort(group, kind="stable")
+            where = np.searchsorted(probe, w).astype(np.uint8)
+        order = np.argsort(where, kind="stable")  # radix sort of uint8 group ids
         starts = np.zeros(probe.shape[0] + 1, dtype=np.int64)
         np.cumsum(np.bincount(where, minlength=probe.shape[0]), out=starts[1:])
-        return cls(probe, positive[order].astype(np.int64), starts)
+        members = order if all_positive else positive[order]
+        return cls(probe, members.astype(np.int64, copy=False), starts)
 
     def sample(self, rng: np.random.Generator, size: int, out: npt.NDArray[np.int64]) -> None:
         """Draw ``size`` items with replacement into ``out``: a group, then a uniform member."""

@@ -17,6 +17,7 @@ from ._engine import EpochSampler
 __all__ = ["WeightedSampler", "weighted_random_sampler"]
 
 _TORCH_MULTINOMIAL_LIMIT = 2**24
+_GROUPED_DRAW_LIMIT = 2**24
 
 
 class WeightedSampler(EpochSampler[int]):
@@ -24,8 +25,9 @@ class WeightedSampler(EpochSampler[int]):
     :class:`torch.utils.data.WeightedRandomSampler` without its limits.
 
     With replacement, draws use per-group sampling when the weights take few distinct values
-    (weights from classes) and otherwise Walker's alias table: O(1) per draw, vectorized, with no
-    cap on the number of weights (``torch.multinomial`` stops at 2**24). Without replacement, the
+    (weights from classes) and there are at most 2**24 of them, and otherwise Walker's alias
+    table: O(1) per draw, vectorized, with no cap on the number of weights
+    (``torch.multinomial`` stops at 2**24). Without replacement, the
     epoch is a weighted random permutation by exponential keys (Efraimidis & Spirakis 2006), which
     works for any size.
 
@@ -86,12 +88,14 @@ class WeightedSampler(EpochSampler[int]):
             drop_last=drop_last,
         )
         self.weights = w
-        groups = WeightGroups.from_weights(w)
         self._draw: WithReplacement | WeightedPermutation
         if self.replacement:
-            self._draw = WithReplacement(w, groups)
+            # Per-group draws gather from a member list that, past about 2**24 items, no longer
+            # fits in cache; the alias table's two gathers are cheaper there.
+            small = w.shape[0] <= _GROUPED_DRAW_LIMIT
+            self._draw = WithReplacement(w, WeightGroups.from_weights(w) if small else None)
         else:
-            self._draw = WeightedPermutation(w, groups)
+            self._draw = WeightedPermutation(w, WeightGroups.from_weights(w))
 
     def _draw_epoch(self, epoch: int, rng: np.random.Generator) -> npt.NDArray[np.int64]:
         return self._draw.sample(rng, self.num_samples)
