@@ -17,6 +17,7 @@ import numpy.typing as npt
 __all__ = [
     "check_bool",
     "check_choice",
+    "check_indices",
     "check_int",
     "check_nonnegative_weights",
     "check_real",
@@ -216,5 +217,68 @@ def check_nonnegative_weights(weights: Any, name: str = "weights") -> npt.NDArra
         raise ValueError(
             f"`{name}` should have at least one positive value, but all {arr.size} "
             "weights are zero."
+        )
+    return arr
+
+
+def check_indices(
+    indices: Any,
+    name: str = "indices",
+    *,
+    size: int | None = None,
+    noun: str = "dataset indices",
+    hint: str = "",
+) -> npt.NDArray[np.int64]:
+    """Convert ``indices`` to a non-empty 1-D int64 array of dataset positions.
+
+    Args:
+        indices: a 1-D array-like of integers (list, numpy array or tensor).
+        name: the argument name used in messages.
+        size: when given, every index must be in ``[0, size)``; otherwise only non-negative.
+        noun: how the dtype message names the values ("integer <noun>").
+        hint: a sentence appended to the dtype message (the fix).
+
+    Raises:
+        TypeError: not array-like, or not integers (``bool`` is rejected).
+        ValueError: ragged, not 1-D, empty, negative or out of range.
+    """
+    value = indices
+    if type(value).__module__.startswith("torch") and hasattr(value, "detach"):
+        value = value.detach().cpu().numpy()
+    if isinstance(value, str | bytes | dict | set) or value is None:
+        raise TypeError(
+            f"`{name}` should be a 1-D array-like of {noun}, but got "
+            f"{name}={describe_value(indices)} of type {type(indices).__name__}."
+        )
+    try:
+        arr = np.asarray(value)
+    except ValueError as exc:
+        raise ValueError(
+            f"`{name}` should be a 1-D array of indices, but got a ragged sequence."
+        ) from exc
+    integer = arr.dtype != np.bool_ and np.issubdtype(arr.dtype, np.integer)
+    if not integer and not (arr.size == 0 and arr.ndim == 1):  # [] is float64: reported as empty
+        suffix = f" {hint}" if hint else ""
+        raise TypeError(
+            f"`{name}` should hold integer {noun}, but got an array of dtype {arr.dtype}.{suffix}"
+        )
+    if arr.ndim != 1:
+        raise ValueError(
+            f"`{name}` should be 1-D, but got shape {arr.shape}. Flatten it with .ravel()."
+        )
+    if arr.size == 0:
+        raise ValueError(f"`{name}` should not be empty, but got 0 indices.")
+    arr = arr.astype(np.int64)
+    bad = arr < 0 if size is None else (arr < 0) | (arr >= size)
+    if bad.any():
+        first = int(np.flatnonzero(bad)[0])
+        expected = (
+            "non-negative dataset indices"
+            if size is None
+            else f"in [0, {size}) for a dataset of {size} items"
+        )
+        raise ValueError(
+            f"`{name}` should {'hold ' if size is None else 'be '}{expected}, but got "
+            f"{name}[{first}]={int(arr[first])} ({int(bad.sum())} out of range)."
         )
     return arr

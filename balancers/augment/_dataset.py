@@ -14,6 +14,7 @@ from torch.utils.data import Dataset, Subset
 from .._labels import LabelArray, get_labels
 from .._rng import resolve_seed
 from .._validation import check_choice, check_int, check_seed, describe_value
+from .._validation import check_indices as _check_indices
 from ._images import from_hwc, to_hwc
 from ._seeding import ItemRandom
 
@@ -57,32 +58,7 @@ def check_transform(transform: Any, augment: Any) -> AugmentMode:
 
 def check_indices(indices: Any, n: int, name: str = "indices") -> npt.NDArray[np.int64]:
     """Convert ``indices`` to a read-only int64 array of positions in ``[0, n)``."""
-    if isinstance(indices, torch.Tensor):
-        indices = indices.detach().cpu().numpy()
-    if isinstance(indices, str | bytes | dict | set) or indices is None:
-        raise TypeError(
-            f"`{name}` should be a 1-D array-like of dataset indices, but got "
-            f"{describe_value(indices)} of type {type(indices).__name__}."
-        )
-    arr = np.asarray(indices)
-    if arr.dtype == np.bool_ or not (
-        np.issubdtype(arr.dtype, np.integer) or (arr.size == 0 and arr.dtype == np.float64)
-    ):
-        raise TypeError(
-            f"`{name}` should hold integer dataset indices, but got an array of dtype {arr.dtype}."
-        )
-    if arr.ndim != 1:
-        raise ValueError(f"`{name}` should be 1-D, but got shape {arr.shape}.")
-    if arr.size == 0:
-        raise ValueError(f"`{name}` should not be empty, but got 0 indices.")
-    arr = arr.astype(np.int64)
-    bad = (arr < 0) | (arr >= n)
-    if bad.any():
-        first = int(np.flatnonzero(bad)[0])
-        raise ValueError(
-            f"`{name}` should be in [0, {n}) for a dataset of {n} items, but got "
-            f"{name}[{first}]={int(arr[first])} ({int(bad.sum())} out of range)."
-        )
+    arr = _check_indices(indices, name, size=n)
     arr.setflags(write=False)
     return arr
 

@@ -148,10 +148,9 @@ class BalancedBatchSampler(EpochSampler[list[int]]):
         draws = narrow_codes(np.repeat(classes.reshape(-1), k), self.labels.n_classes)
         return cycle_draws(self._indptr, self._rows, draws, rng).reshape(b, p * k)
 
-    def __repr__(self) -> str:
+    def extra_repr(self) -> str:
         return (
-            f"{type(self).__name__}(n={self.labels.n_samples}, classes={self.labels.n_classes}, "
+            f"n={self.labels.n_samples}, classes={self.labels.n_classes}, "
             f"classes_per_batch={self.classes_per_batch}, "
-            f"samples_per_class={self.samples_per_class}, num_batches={self.num_batches}, "
-            f"seed={self.seed}, num_replicas={self.num_replicas}, rank={self.rank})"
+            f"samples_per_class={self.samples_per_class}, num_batches={self.num_batches}"
         )

@@ -103,9 +103,8 @@ class ClassAwareSampler(ClassThenInstanceSampler):
         draws = narrow_codes(np.repeat(visits, k)[: self.num_samples], n_present)
         return cycle_draws(self._indptr, self._rows, draws, rng)
 
-    def __repr__(self) -> str:
+    def extra_repr(self) -> str:
         return (
-            f"{type(self).__name__}(n={self.labels.n_samples}, classes={self.labels.n_classes}, "
-            f"samples_per_class={self.samples_per_class}, num_samples={self.num_samples}, "
-            f"seed={self.seed}, num_replicas={self.num_replicas}, rank={self.rank})"
+            f"n={self.labels.n_samples}, classes={self.labels.n_classes}, "
+            f"samples_per_class={self.samples_per_class}, num_samples={self.num_samples}"
         )

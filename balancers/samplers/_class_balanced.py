@@ -152,11 +152,10 @@ class ClassBalancedSampler(ClassThenInstanceSampler):
         """Probability of drawing each class, ordered like ``labels.classes`` (any epoch)."""
         return self._probs.copy()
 
-    def __repr__(self) -> str:
+    def extra_repr(self) -> str:
         return (
-            f"{type(self).__name__}(n={self.labels.n_samples}, classes={self.labels.n_classes}, "
-            f"q={self.q:g}, num_samples={self.num_samples}, seed={self.seed}, "
-            f"num_replicas={self.num_replicas}, rank={self.rank})"
+            f"n={self.labels.n_samples}, classes={self.labels.n_classes}, q={self.q:g}, "
+            f"num_samples={self.num_samples}"
         )
 
 

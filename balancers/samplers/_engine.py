@@ -32,7 +32,7 @@ import numpy.typing as npt
 import torch.distributed as dist
 from torch.utils.data import Sampler
 
-from .._rng import make_rng
+from .._rng import make_rng, resolve_seed
 from .._validation import check_bool, check_int, check_seed
 
 __all__ = ["EpochSampler", "IndexBatchSampler", "resolve_replicas"]
@@ -115,7 +115,7 @@ class EpochSampler(Sampler[T_co], ABC, Generic[T_co]):
                     "`seed` should be an integer when num_replicas > 1 (ranks must agree on the "
                     "order), but got seed=None. Pass the same integer seed on every rank."
                 )
-            seed_checked = int(np.random.SeedSequence().generate_state(1, np.uint32)[0])
+            seed_checked = resolve_seed(None)
         self.seed: int = seed_checked
         self.drop_last = check_bool(drop_last, "drop_last")
         self._epoch = 0  # epoch of the next fresh iteration
@@ -134,6 +134,17 @@ class EpochSampler(Sampler[T_co], ABC, Generic[T_co]):
     def _expected_units(self) -> int:
         """Global number of units of a typical epoch (used by ``__len__``)."""
         return self.num_samples
+
+    def extra_repr(self) -> str:
+        """The sampler's own arguments for ``repr`` (the engine adds seed and DDP placement)."""
+        return f"num_samples={self.num_samples}"
+
+    def __repr__(self) -> str:
+        extra = self.extra_repr()
+        return (
+            f"{type(self).__name__}({extra + ', ' if extra else ''}seed={self.seed}, "
+            f"num_replicas={self.num_replicas}, rank={self.rank})"
+        )
 
     # ---------------------------------------------------------------------------------- epochs
     @property

@@ -95,9 +95,8 @@ class ProgressivelyBalancedSampler(ClassThenInstanceSampler):
         probs: npt.NDArray[np.float64] = (1.0 - frac) * self._instance + frac * self._balanced
         return probs
 
-    def __repr__(self) -> str:
+    def extra_repr(self) -> str:
         return (
-            f"{type(self).__name__}(n={self.labels.n_samples}, classes={self.labels.n_classes}, "
-            f"epochs={self.epochs}, num_samples={self.num_samples}, seed={self.seed}, "
-            f"num_replicas={self.num_replicas}, rank={self.rank})"
+            f"n={self.labels.n_samples}, classes={self.labels.n_classes}, "
+            f"epochs={self.epochs}, num_samples={self.num_samples}"
         )

@@ -151,9 +151,8 @@ class RepeatFactorSampler(EpochSampler[int]):
             have += int(part.shape[0])
         return np.concatenate(parts)[: self.num_samples]
 
-    def __repr__(self) -> str:
+    def extra_repr(self) -> str:
         return (
-            f"{type(self).__name__}(n={self.repeat_factors_.shape[0]}, threshold={self.threshold}, "
-            f"expected_size={self.expected_size_:.1f}, seed={self.seed}, "
-            f"num_replicas={self.num_replicas}, rank={self.rank})"
+            f"n={self.repeat_factors_.shape[0]}, threshold={self.threshold}, "
+            f"expected_size={self.expected_size_:.1f}"
         )

@@ -7,50 +7,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .._validation import check_bool, describe_value
+from .._validation import check_bool, check_indices
 from ._class_aware import shuffled_cycles
 from ._engine import EpochSampler
 
-__all__ = ["ResampledSampler", "check_indices"]
-
-
-def check_indices(indices: Any, name: str = "indices") -> npt.NDArray[np.int64]:
-    """``indices`` as a 1-D non-empty int64 array of non-negative dataset indices."""
-    value = indices
-    if type(value).__module__.startswith("torch") and hasattr(value, "detach"):
-        value = value.detach().cpu().numpy()
-    if isinstance(value, str | bytes | dict | set) or value is None:
-        raise TypeError(
-            f"`{name}` should be a 1-D array-like of non-negative integer indices, but got "
-            f"{name}={describe_value(indices)} of type {type(indices).__name__}."
-        )
-    try:
-        arr = np.asarray(value)
-    except ValueError as exc:
-        raise ValueError(
-            f"`{name}` should be a 1-D array of indices, but got a ragged sequence."
-        ) from exc
-    if arr.dtype == np.bool_ or not np.issubdtype(arr.dtype, np.integer):
-        if arr.size == 0 and arr.ndim == 1:
-            arr = arr.astype(np.int64)
-        else:
-            raise TypeError(
-                f"`{name}` should hold integer indices, but got an array of dtype {arr.dtype}. "
-                "Pass the output of random_oversample/random_undersample, or an integer array."
-            )
-    if arr.ndim != 1:
-        raise ValueError(
-            f"`{name}` should be 1-D, but got shape {arr.shape}. Flatten it with .ravel()."
-        )
-    if arr.size == 0:
-        raise ValueError(f"`{name}` should not be empty, but got {name} with 0 elements.")
-    if (arr < 0).any():
-        first = int(np.flatnonzero(arr < 0)[0])
-        raise ValueError(
-            f"`{name}` should hold non-negative dataset indices, but got "
-            f"{name}[{first}]={int(arr[first])}."
-        )
-    return arr.astype(np.int64)
+__all__ = ["ResampledSampler"]
 
 
 class ResampledSampler(EpochSampler[int]):
@@ -96,7 +57,11 @@ class ResampledSampler(EpochSampler[int]):
         rank: int | None = None,
         drop_last: bool = False,
     ) -> None:
-        self.indices = check_indices(indices)
+        self.indices = check_indices(
+            indices,
+            noun="indices",
+            hint="Pass the output of random_oversample/random_undersample, or an integer array.",
+        )
         self.shuffle = check_bool(shuffle, "shuffle")
         super().__init__(
             num_samples=num_samples,
@@ -115,9 +80,5 @@ class ResampledSampler(EpochSampler[int]):
             return rng.permutation(self.indices)
         return self.indices[shuffled_cycles(rng, n, self.num_samples)]
 
-    def __repr__(self) -> str:
-        return (
-            f"{type(self).__name__}(n={self.indices.shape[0]}, shuffle={self.shuffle}, "
-            f"num_samples={self.num_samples}, seed={self.seed}, "
-            f"num_replicas={self.num_replicas}, rank={self.rank})"
-        )
+    def extra_repr(self) -> str:
+        return f"n={self.indices.shape[0]}, shuffle={self.shuffle}, num_samples={self.num_samples}"

@@ -100,11 +100,10 @@ class WeightedSampler(EpochSampler[int]):
     def _draw_epoch(self, epoch: int, rng: np.random.Generator) -> npt.NDArray[np.int64]:
         return self._draw.sample(rng, self.num_samples)
 
-    def __repr__(self) -> str:
+    def extra_repr(self) -> str:
         return (
-            f"{type(self).__name__}(n={self.weights.shape[0]}, replacement={self.replacement}, "
-            f"num_samples={self.num_samples}, seed={self.seed}, num_replicas={self.num_replicas}, "
-            f"rank={self.rank})"
+            f"n={self.weights.shape[0]}, replacement={self.replacement}, "
+            f"num_samples={self.num_samples}"
         )
 
 
