@@ -16,19 +16,14 @@ from sklearn.datasets import load_digits
 from torch.utils.data import DataLoader, TensorDataset
 
 from balancers import WeightedSampler, describe, sample_weights
+from balancers.datasets import long_tail_counts, long_tail_indices
 
 
 def main() -> None:
     digits = load_digits()
     x, y = digits.data.astype(np.float32), digits.target
-    rng = np.random.default_rng(0)
-    n_max, ratio, classes = 150, 20, 10
-    keep = []
-    for c in range(classes):
-        n_c = int(n_max * ratio ** (-c / (classes - 1)))
-        members = np.flatnonzero(y == c)
-        keep.append(rng.choice(members, size=min(n_c, members.size), replace=False))
-    idx = np.concatenate(keep)
+    counts = long_tail_counts(150, 10, imbalance_ratio=20)  # exponential profile
+    idx = long_tail_indices(y, counts, seed=0)
     dataset = TensorDataset(torch.from_numpy(x[idx]), torch.from_numpy(y[idx]))
 
     print("Long-tailed training subset:")
