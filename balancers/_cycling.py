@@ -89,30 +89,34 @@ def _fill_group(
     width: int,
     rng: np.random.Generator,
 ) -> None:
-    """Shuffled cycles of the classes in ``group`` (all of size <= ``width``) into ``pool``.
+    """Shuffled cycles of the classes in ``group`` (all of size in ``(width / 2, width]``).
 
     Each class gets ``ceil(m / n)`` rows of ``width`` slots holding its ``n`` member positions
     and ``width - n`` blanks; every row is shuffled independently, the blanks are dropped (a
     uniform shuffle of the padded row is a uniform shuffle of the members), and the first ``m``
     entries of the class's concatenated rows are kept.
     """
-    sizes = indptr[group + 1] - indptr[group]
+    first = indptr[group]
+    sizes = indptr[group + 1] - first
     m = counts[group]
     cycles = -(-m // sizes)
-    row_class = np.repeat(np.arange(group.shape[0]), cycles)
-    row_size = sizes[row_class]
-    dtype = np.int32 if rows.shape[0] < 2**31 else np.int64
-    col = np.arange(width, dtype=dtype)
-    first = indptr[group].astype(dtype)[row_class]
-    mat = np.where(col < row_size[:, None], first[:, None] + col, dtype(-1))
+    row_size = np.repeat(sizes, cycles)
+    # int64 rows: numpy shuffles 8-byte items fastest; the draws do not depend on the dtype.
+    mat = np.repeat(first, cycles)[:, None] + np.arange(width, dtype=np.int64)
+    half = width // 2
+    tail = mat[:, half:]
+    tail[np.arange(half, width) >= row_size[:, None]] = -1
     rng.permuted(mat, axis=1, out=mat)
-    flat = mat[mat >= 0]
-    block = cycles * sizes  # slots of each class in ``flat``
+    flat = mat[mat >= 0] if bool((row_size < width).any()) else mat.reshape(-1)
+    # Class i holds flat[block_start[i]:][:cycles[i] * sizes[i]]; keep its first m[i] entries
+    # and write them to pool[starts[c]:][:m[i]].
+    block = cycles * sizes
     block_start = np.cumsum(block) - block
-    cls = np.repeat(np.arange(group.shape[0]), block)
-    k = np.arange(flat.shape[0], dtype=np.int64) - block_start[cls]
-    keep = k < m[cls]
-    pool[(starts[group][cls] + k)[keep]] = rows[flat[keep]]
+    out_start = np.cumsum(m) - m
+    within = np.arange(int(out_start[-1] + m[-1]), dtype=np.int64)
+    src = within + np.repeat(block_start - out_start, m)
+    dest = within + np.repeat(starts[group] - out_start, m)
+    pool[dest] = rows[flat[src]]
 
 
 def cycle_pool(

@@ -349,3 +349,19 @@ def test_bad_input(call: object, error: type[Exception], match: str) -> None:
 def test_builder_rejects_more_than_torch_can_draw() -> None:
     with pytest.raises(ValueError, match=r"cannot draw from more than 2\*\*24.*WeightedSampler"):
         weighted_random_sampler(np.zeros(2**24 + 1, dtype=np.int64))
+
+
+@pytest.mark.parametrize("stop", [1, 65_536, 65_537])
+def test_abandoned_iteration_keeps_its_position(stop: int) -> None:
+    # Items are served from chained per-chunk list iterators (65536 items per chunk): stopping
+    # on either side of a chunk boundary, then dropping the iterator, keeps the exact count.
+    s = WeightedSampler(WEIGHTS, num_samples=140_000, seed=3, replacement=True)
+    expected = s.global_indices(0).tolist()
+    it = iter(s)
+    head = [next(it) for _ in range(stop)]
+    del it
+    state = s.state_dict()
+    assert state["epoch"] == 0 and state["yielded"] == stop
+    fresh = WeightedSampler(WEIGHTS, num_samples=140_000, seed=3, replacement=True)
+    fresh.load_state_dict(state)
+    assert head + list(fresh) == expected

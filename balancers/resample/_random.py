@@ -27,6 +27,9 @@ def _multiclass(labels: Any, func: str, alternative: str) -> Labels:
     return lab
 
 
+_LOOP_CLASSES = 64  # up to this many classes, draw class by class (fewer passes over the picks)
+
+
 def _uniform_picks(
     rng: np.random.Generator,
     indptr: npt.NDArray[np.int64],
@@ -34,12 +37,32 @@ def _uniform_picks(
     draws: npt.NDArray[np.int64],
 ) -> npt.NDArray[np.int64]:
     """For each class position ``positions[j]``, ``draws[j]`` uniform picks with replacement
-    from its block of the inverted index, class after class (positions into ``rows``)."""
-    cls = np.repeat(positions, draws)
-    sizes = (indptr[cls + 1] - indptr[cls]).astype(np.float64)
-    pick = (rng.random(cls.shape[0]) * sizes).astype(np.int64)
-    np.minimum(pick, sizes.astype(np.int64) - 1, out=pick)
-    pick += indptr[cls]
+    from its block of the inverted index, class after class (positions into ``rows``).
+
+    Pick ``i`` is ``first + floor(u_i * size)`` with ``u`` one ``rng.random`` stream over all
+    picks in order (clipped to ``size - 1`` against rounding up), whichever path computes it.
+    """
+    total = int(draws.sum())
+    u = rng.random(total)
+    first = indptr[positions]
+    sizes = indptr[positions + 1] - first
+    if positions.shape[0] <= _LOOP_CLASSES:
+        pick = np.empty(total, dtype=np.int64)
+        at = 0
+        for f, size, d in zip(first.tolist(), sizes.tolist(), draws.tolist(), strict=True):
+            block = u[at : at + d]
+            block *= size
+            out = pick[at : at + d]
+            np.floor(block, out=block)
+            out[:] = block
+            np.minimum(out, size - 1, out=out)
+            out += f
+            at += d
+        return pick
+    u *= np.repeat(sizes.astype(np.float64), draws)
+    pick = u.astype(np.int64)
+    np.minimum(pick, np.repeat(sizes - 1, draws), out=pick)
+    pick += np.repeat(first, draws)
     return pick
 
 
@@ -89,8 +112,11 @@ def random_oversample(
     extra = np.array(list(targets.values()), dtype=np.int64) - lab.counts[positions]
     indptr, rows = lab.class_members
     rng = make_rng(checked_seed)
-    added = rows[_uniform_picks(rng, indptr, positions, extra)]
-    return np.concatenate([np.arange(lab.n_samples, dtype=np.int64), added])
+    picks = _uniform_picks(rng, indptr, positions, extra)
+    out = np.empty(lab.n_samples + picks.shape[0], dtype=np.int64)
+    out[: lab.n_samples] = np.arange(lab.n_samples, dtype=np.int64)
+    np.take(rows, picks, out=out[lab.n_samples :])
+    return out
 
 
 def random_undersample(

@@ -8,7 +8,8 @@ A sampler says only how to draw one epoch's *global* index sequence from a gener
 * DDP sharding: with ``num_replicas`` ranks, rank ``r`` yields positions ``r, r + R, ...`` of the
   global sequence, padded by wrapping around (or truncated with ``drop_last``) so that every rank
   yields the same number of items, like :class:`torch.utils.data.DistributedSampler`;
-* chunked iteration: the rank's shard is converted to Python ints a chunk at a time;
+* chunked iteration: the rank's shard is converted to Python ints a chunk at a time and served
+  by list iterators chained in C (no Python frame resumed per item);
 * mid-epoch resume: :meth:`~EpochSampler.state_dict` records ``(epoch, yielded)``; after
   :meth:`~EpochSampler.load_state_dict` the next iteration regenerates that epoch's sequence (a
   vectorized call, no replay) and yields exactly the items not yet yielded;
@@ -21,6 +22,7 @@ A sampler whose units are whole batches (``BalancedBatchSampler``) returns a 2-D
 
 from __future__ import annotations
 
+import itertools
 import math
 import operator
 from abc import ABC, abstractmethod
@@ -214,30 +216,45 @@ class EpochSampler(Sampler[T_co], ABC, Generic[T_co]):
         return epoch, offset
 
     def _iterate(self, batch_size: int | None = None, drop_last: bool = False) -> Iterator[Any]:
+        if batch_size is None:
+            # The items of each chunk are served by a list iterator chained in C, so that
+            # ``list(sampler)`` and the DataLoader's ``next()`` calls do not resume a Python frame
+            # per item; the generator below only runs once per chunk.
+            return itertools.chain.from_iterable(self._chunk_iterators())
+        return self._batch_lists(batch_size, drop_last)
+
+    def _chunk_iterators(self) -> Iterator[Iterator[Any]]:
         epoch, offset = self._start()
         shard = self._shard(self.global_indices(epoch))
         n = int(shard.shape[0])
         self._active = (epoch, offset)
         self._done = offset
         try:
-            if batch_size is None:
-                for start in range(offset, n, _CHUNK):
-                    chunk = shard[start : start + _CHUNK].tolist()
-                    self._list_end = start + len(chunk)
-                    self._list_iter = iter(chunk)
-                    yield from self._list_iter
-            else:
-                step = max(batch_size, (_CHUNK // batch_size) * batch_size)
-                stop = n - (n - offset) % batch_size if drop_last else n
-                for start in range(offset, stop, step):
-                    chunk = shard[start : min(start + step, stop)].tolist()
-                    for j in range(0, len(chunk), batch_size):
-                        self._done = start + min(j + batch_size, len(chunk))
-                        yield chunk[j : j + batch_size]
+            for start in range(offset, n, _CHUNK):
+                chunk = shard[start : start + _CHUNK].tolist()
+                self._list_end = start + len(chunk)
+                self._list_iter = iter(chunk)
+                yield self._list_iter
         finally:
             if self._list_iter is not None:  # stopped early: keep the count for state_dict()
                 self._done = self._yielded()
                 self._list_iter = None
+        self._done = n
+        self._active = None
+
+    def _batch_lists(self, batch_size: int, drop_last: bool) -> Iterator[list[Any]]:
+        epoch, offset = self._start()
+        shard = self._shard(self.global_indices(epoch))
+        n = int(shard.shape[0])
+        self._active = (epoch, offset)
+        self._done = offset
+        step = max(batch_size, (_CHUNK // batch_size) * batch_size)
+        stop = n - (n - offset) % batch_size if drop_last else n
+        for start in range(offset, stop, step):
+            chunk = shard[start : min(start + step, stop)].tolist()
+            for j in range(0, len(chunk), batch_size):
+                self._done = start + min(j + batch_size, len(chunk))
+                yield chunk[j : j + batch_size]
         self._done = n
         self._active = None
 
