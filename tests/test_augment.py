@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import pickle
 import random
 import subprocess
 import sys
@@ -26,6 +27,8 @@ from balancers.augment import (
     oversample_with_augmentation,
     to_hwc,
 )
+from balancers.augment._images import array_spec
+from balancers.augment._seeding import PREFILL, ItemRandom, StreamRandom
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -218,6 +221,239 @@ def test_callable_without_set_random_state_is_seeded_and_restores_globals(base: 
     assert digest(ds) == first
     again = AugmentedDataset(base, INDICES, global_rng_transform, seed=0)
     assert digest(again) == first
+
+
+# -- per-item random state and DataLoader batches ----------------------------------------------
+class Draws:
+    """An albumentations-style transform whose output image holds its random draws: more Python
+    doubles than are prefilled per item, getrandbits of several sizes, gauss, randint, choice,
+    and numpy draws of 64 and 32 bits (an odd number of 32-bit ones, so a buffered half would
+    leak into the next item)."""
+
+    def __init__(self, n_doubles: int = 2 * PREFILL + 3) -> None:
+        self.n_doubles = n_doubles
+        self.random_generator = np.random.default_rng(0)
+        self.py_random = random.Random(0)
+
+    def set_random_state(self, generator: np.random.Generator, py_random: random.Random) -> None:
+        self.random_generator, self.py_random = generator, py_random
+
+    def __call__(self, *, image: np.ndarray) -> dict[str, Any]:
+        r, g = self.py_random, self.random_generator
+        values = [r.random() for _ in range(self.n_doubles)]
+        values += [r.getrandbits(7), r.getrandbits(64), r.getrandbits(130) % 2**52]
+        values += [r.gauss(0.0, 1.0), r.randint(0, 10**6), r.choice(range(1000))]
+        values += [g.random(), *g.integers(0, 2**31, size=3, dtype=np.int32).tolist()]
+        raw = np.asarray(values, dtype=np.float64).view(np.uint8)
+        return {"image": raw.reshape(len(values), 8, 1)}
+
+
+def _same(a: Any, b: Any) -> None:
+    assert type(a) is type(b)
+    if isinstance(a, tuple | list):
+        assert len(a) == len(b)
+        for x, y in zip(a, b, strict=True):
+            _same(x, y)
+    elif isinstance(a, np.ndarray):
+        assert a.dtype == b.dtype
+        np.testing.assert_array_equal(a, b)
+    else:
+        assert a == b
+
+
+def test_batches_equal_items_whatever_the_order() -> None:
+    base = Images(noise_images(5, (4, 4, 3)), [0, 1, 2, 3, 4])
+    indices = [0, 1, 2, 3, 4, 0, 0, 3, 4, 4, 1]
+    ds = AugmentedDataset(base, indices, Draws(), seed=9)
+    keys = [10, 3, -1, 5, 0, 7, 7, 6, -11, 9, 8]
+    for epoch in (0, 3):
+        ds.set_epoch(epoch)
+        items = [ds[k] for k in keys]
+        _same(ds.__getitems__(keys), items)
+        _same(ds.__getitems__(keys[::-1]), items[::-1])
+        for k, item in zip(keys, items, strict=True):
+            _same(ds.get(k), item)
+            assert item[1] == base.targets[indices[k]]
+            if ds.augmented[k]:  # the draws: a float64 record per item
+                assert item[0].shape == (2 * PREFILL + 13, 8, 1)
+        assert ds.__getitems__([]) == []
+    # a pipeline that draws fewer doubles than are prefilled
+    few = AugmentedDataset(base, indices, Draws(n_doubles=2), augment="all")
+    _same(few.__getitems__(keys), [few[k] for k in keys])
+    with pytest.raises(IndexError, match="index 11 is out of range"):
+        ds.__getitems__([0, 11])
+    with pytest.raises(IndexError, match="index -12 is out of range"):
+        ds.__getitems__([-12])
+
+
+def test_batches_of_every_item_kind_equal_items() -> None:
+    images = [KINDS[name]() for name in sorted(KINDS)]
+    images.append(_rgb()[:, ::-1])  # a non-contiguous view
+    base = Images(images, list(range(len(images))))
+    indices = [*range(len(images))] * 2
+    ds = AugmentedDataset(base, indices, strong_pipeline(), seed=1)
+    keys = list(range(len(indices)))[::-1]
+    for got, k in zip(ds.__getitems__(keys), keys, strict=True):
+        want = ds[k]
+        assert _kind(got[0]) == _kind(want[0]) and got[1] == want[1]
+        np.testing.assert_array_equal(as_array(got[0]), as_array(want[0]))
+
+
+def _to_float(*, image: np.ndarray) -> dict[str, Any]:
+    return {"image": image.astype(np.float32) * 0.5}
+
+
+class _FloatOut:
+    """A seeded transform whose output dtype differs from its input's."""
+
+    def set_random_state(self, generator: np.random.Generator, py_random: random.Random) -> None:
+        self.py_random = py_random
+
+    def __call__(self, *, image: np.ndarray) -> dict[str, Any]:
+        return {"image": image.astype(np.float32) * self.py_random.random()}
+
+
+def test_batches_convert_back_and_keep_bare_and_list_items() -> None:
+    images = noise_images(2)
+
+    class Mixed(Dataset[Any]):
+        def __len__(self) -> int:
+            return 3
+
+        def __getitem__(self, i: int) -> Any:
+            return [images[0], 1, "extra"] if i == 2 else images[i] if i else (images[0], 0, 7)
+
+    for transform in (_FloatOut(), _to_float):
+        ds = AugmentedDataset(Mixed(), [0, 1, 2, 0, 1, 2], transform)
+        keys = [5, 4, 3, 2, 1, 0]
+        got = ds.__getitems__(keys)
+        _same(got, [ds[k] for k in keys])
+        assert got[0][1:] == [1, "extra"] and got[2][1:] == (0, 7)
+        assert isinstance(got[1], np.ndarray) and got[1].dtype == np.uint8
+
+
+def test_batches_through_dataloader_workers_equal_items() -> None:
+    base = Images(noise_images(6, (4, 4, 3)), list(range(6)))
+    ds = AugmentedDataset(base, [*range(6), 5, 5, 0], Draws(), seed=3)
+    ds.set_epoch(2)
+    want = [ds[k][0] for k in range(len(ds))]
+    for workers in (0, 2):
+        got = _loader_images(ds, workers)
+        for x, y in zip(got, want, strict=True):
+            np.testing.assert_array_equal(x, y)
+
+
+def test_pickled_dataset_serves_the_same_items() -> None:
+    base = Images(noise_images(4, (4, 4, 3)), [0, 1, 2, 3])
+    ds = AugmentedDataset(base, [0, 1, 2, 3, 1, 1], Draws(), augment="all", seed=5)
+    ds.set_epoch(4)
+    want = ds.__getitems__(list(range(6)))
+    copy = pickle.loads(pickle.dumps(ds))
+    assert copy.transform.py_random is copy._random.py_random
+    _same(copy.__getitems__(list(range(6))), want)
+    _same([copy[k] for k in range(6)], want)
+
+
+def test_item_state_is_pinned() -> None:
+    """The random state of an item, pinned: changing it changes every augmented pixel."""
+    r = ItemRandom(0)
+    assert r.words(0, 0) == (0xE2987B4B5E16BA13, 0xB49C402BFC853363)
+    assert r.words(3, 7) == (0xD693E41A6A025980, 0x084BC53B5D895076)
+    assert r.state_int(0, 0) == 0xE2987B4B5E16BA13_B49C402BFC853363
+    r.reseed(0, 0)
+    doubles = [r.py_random.random() for _ in range(3)]
+    assert doubles == [0.20313319012895747, 0.09398654412114726, 0.6875504332806165]
+    assert r.py_random.getrandbits(64) == 5705200976106816590
+    assert int(r.generator.integers(0, 2**32)) == 1332636119
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.integers(0, 2**63 - 1),
+    st.integers(0, 1000),
+    st.lists(st.integers(0, 2**40), min_size=1, max_size=20),
+)
+def test_planned_states_equal_lazy_ones(seed: int, epoch: int, ks: list[int]) -> None:
+    planned, lazy = ItemRandom(seed), ItemRandom(seed)
+    draws = PREFILL + 4  # past the prefilled doubles
+    entries = planned.plan(epoch, np.asarray(ks, dtype=np.int64))
+    states = planned.states(epoch, np.asarray(ks, dtype=np.int64))
+    for k, (hi, lo, row) in zip(ks, entries, strict=True):
+        assert (hi, lo) == lazy.words(epoch, k) and len(row) == PREFILL
+        next(states)
+        a = [planned.py_random.random() for _ in range(draws)], planned.generator.random()
+        lazy.reseed(epoch, k)
+        b = [lazy.py_random.random() for _ in range(draws)], lazy.generator.random()
+        assert a == b
+        assert all(0.0 <= x < 1.0 for x in a[0])
+        assert list(row) == a[0][:PREFILL]
+
+
+def test_stream_random_methods() -> None:
+    r = ItemRandom(1)
+    r.reseed(0, 4)
+    py = r.py_random
+    assert isinstance(py, StreamRandom) and isinstance(py, random.Random)
+    assert py.getrandbits(0) == 0
+    for bits in (1, 7, 64, 65, 200):
+        assert 0 <= py.getrandbits(bits) < 2**bits
+    assert len({py.getrandbits(64) for _ in range(50)}) == 50
+    assert 0 <= py.randint(3, 9) - 3 <= 6 and py.choice("abc") in "abc"
+    values = [py.gauss(1.0, 2.0) for _ in range(2000)]
+    assert abs(np.mean(values) - 1.0) < 0.2 and abs(np.std(values) - 2.0) < 0.2
+    with pytest.raises(ValueError, match="non-negative"):
+        py.getrandbits(-1)
+    with pytest.raises(NotImplementedError):
+        py.getstate()
+    with pytest.raises(NotImplementedError):
+        py.setstate(None)
+    py.seed(3)  # ignored: the item's stream goes on
+    r.reseed(0, 4)
+    first = [py.random(), py.getrandbits(64)]
+    r.reseed(0, 4)
+    py.seed(99)
+    assert [py.random(), py.getrandbits(64)] == first
+    assert type(pickle.loads(pickle.dumps(py))) is StreamRandom
+
+
+def test_state_written_in_memory_equals_the_state_property() -> None:
+    fast, slow = ItemRandom(2), ItemRandom(2)
+    slow._state_words = slow._has_uint32 = None  # what another numpy layout falls back to
+    for r in (fast, slow):
+        r.reseed(1, 0)
+        r.generator.integers(0, 2**31, dtype=np.int32)  # leaves half a 64-bit draw buffered
+    for k in (5, 6):
+        draws = []
+        for r in (fast, slow):
+            r.reseed(1, k)
+            assert r.bit_generator.state["has_uint32"] == 0
+            draws.append(r.generator.integers(0, 2**31, size=5, dtype=np.int32).tolist())
+        reference = np.random.PCG64()
+        reference.state = {
+            "bit_generator": "PCG64",
+            "state": {"state": fast.state_int(1, k), "inc": fast._inc},
+            "has_uint32": 0,
+            "uinteger": 0,
+        }
+        expected = np.random.Generator(reference).integers(0, 2**31, size=5, dtype=np.int32)
+        assert draws[0] == draws[1] == expected.tolist()
+    copy = pickle.loads(pickle.dumps(fast))  # rebuilt in the new process, epoch's increment kept
+    copy.reseed(1, 5)
+    fast.reseed(1, 5)
+    assert copy.generator.random() == fast.generator.random()
+
+
+def test_array_spec_takes_only_contiguous_uint8_or_float32_arrays() -> None:
+    for dtype in (np.uint8, np.float32):
+        for shape in ((3, 4), (3, 4, 2)):
+            image = np.zeros(shape, dtype)
+            spec = array_spec(image)
+            assert spec == to_hwc(image)[1] and to_hwc(image)[0] is image
+    view = np.zeros((4, 4, 3), np.uint8)[:, ::-1]
+    for image in (view, np.zeros((3, 4), np.float64), np.zeros((2, 3, 4, 1), np.uint8), [1]):
+        assert array_spec(image) is None
+    arr, spec = to_hwc(view)
+    assert arr.flags.c_contiguous and spec.kind == "numpy"
 
 
 @settings(max_examples=25, deadline=None)

@@ -15,12 +15,15 @@ from .._labels import LabelArray, get_labels
 from .._rng import resolve_seed
 from .._validation import check_choice, check_int, check_seed, describe_value
 from .._validation import check_indices as _check_indices
-from ._images import from_hwc, to_hwc
+from ._images import ImageSpec, from_hwc, to_hwc
 from ._seeding import ItemRandom
 
 __all__ = ["AugmentedDataset"]
 
 AugmentMode = Literal["repeats", "all", "none"]
+_PAIR = (tuple, list)
+_U8 = np.dtype(np.uint8)
+_HWC_U8 = ImageSpec("numpy", _U8, None, 3)
 _MODES = ("repeats", "all", "none")
 
 
@@ -103,6 +106,21 @@ def detach_transform(dataset: Any) -> tuple[Any, Callable[[Any], Any] | None]:
         if isinstance(raw.transforms, StandardTransform):
             raw.transforms = StandardTransform(None, getattr(raw, "target_transform", None))
     return raw, transform
+
+
+def _image_of(result: Any, spec: ImageSpec) -> Any:
+    """The image of a pipeline's result, as the kind described by ``spec``."""
+    if not isinstance(result, dict) or "image" not in result:
+        raise TypeError(
+            "`transform` should follow the albumentations convention transform(image=array) "
+            f"-> {{'image': array, ...}}, but it returned {describe_value(result)}."
+        )
+    image = result["image"]
+    if type(image) is not np.ndarray:
+        image = np.asarray(image)
+    elif spec.kind == "numpy" and image.dtype is spec.dtype and image.ndim == spec.ndim:
+        return image  # the common case, as from_hwc would return it
+    return from_hwc(image, spec)
 
 
 class _Items(Dataset[Any]):
@@ -215,6 +233,7 @@ class AugmentedDataset(Dataset[Any]):
         self._epoch_view = self._epoch.numpy()  # fast reads of the shared value
         self._random = ItemRandom(self.seed)
         self._targets: LabelArray | None = None
+        self._n = int(self.indices.shape[0])
 
     # -- epochs -------------------------------------------------------------------------------
     @property
@@ -254,41 +273,98 @@ class AugmentedDataset(Dataset[Any]):
         return get_labels(source, progress=False)
 
     def __len__(self) -> int:
-        return int(self.indices.shape[0])
+        return self._n
 
     def augment_image(self, image: Any, k: int, epoch: int | None = None) -> Any:
         """Augment ``image`` with the random state of item ``k`` (of ``epoch``, default current)."""
         assert self.transform is not None
         arr, spec = to_hwc(image)
         e = self.epoch if epoch is None else epoch
-        result = self._random.call(self.transform, e, k, arr)
-        if not isinstance(result, dict) or "image" not in result:
-            raise TypeError(
-                "`transform` should follow the albumentations convention transform(image=array) "
-                f"-> {{'image': array, ...}}, but it returned {describe_value(result)}."
-            )
-        return from_hwc(np.asarray(result["image"]), spec)
+        return _image_of(self._random.call(self.transform, e, k, arr), spec)
+
+    def _served(self, item: Any, image: Any, post: bool) -> Any:
+        """``item`` with its image replaced by ``image`` (then the moved dataset transform)."""
+        if post and self._post is not None:
+            image = self._post(image)
+        if isinstance(item, tuple):
+            return (image, *item[1:])
+        if isinstance(item, list):
+            return [image, *item[1:]]
+        return image
 
     def get(self, k: int, *, post: bool = True) -> Any:
         """Item ``k``; ``post=False`` skips the dataset transform moved after the augmentation."""
-        n = len(self)
+        n = self._n
         if not -n <= k < n:
             raise IndexError(f"index {k} is out of range for an AugmentedDataset of {n} items")
-        k = k % n
-        item = self._source[int(self.indices[k])]
-        is_pair = isinstance(item, tuple | list)
-        image = item[0] if is_pair else item
-        if self._augmented[k]:
+        if k < 0:
+            k += n
+        item = self._source[self.indices.item(k)]
+        image = item[0] if isinstance(item, _PAIR) else item
+        if self._augmented.item(k):
             image = self.augment_image(image, k)
-        if post and self._post is not None:
-            image = self._post(image)
-        if not is_pair:
-            return image
-        rest: Sequence[Any] = item[1:]
-        return (image, *rest) if isinstance(item, tuple) else [image, *rest]
+        return self._served(item, image, post)
 
     def __getitem__(self, k: int) -> Any:
         return self.get(int(k))
+
+    def __getitems__(self, keys: Sequence[int]) -> list[Any]:
+        """Items ``keys``, what a DataLoader fetches for one batch: ``[self[k] for k in keys]``,
+        with the random states of the batch's augmented items computed in one vectorized pass
+        (:meth:`ItemRandom.plan <balancers.augment._seeding.ItemRandom.plan>`)."""
+        ks = self._batch_keys(keys)
+        if ks is None:
+            return [self[k] for k in keys]  # raises the per-item error, if any
+        augmented = self._augmented[ks]
+        transform = self.transform
+        if not augmented.any() or transform is None or not self._random.bind(transform):
+            # nothing to augment, or a callable seeded through the global generators per item
+            return [self.get(k) for k in ks.tolist()]
+        states = self._random.states(self.epoch, ks[augmented])
+        source = self._source
+        post = self._post
+        out = []
+        for i, aug in zip(self.indices[ks].tolist(), augmented.tolist(), strict=True):
+            item = source[i]
+            pair = isinstance(item, _PAIR)
+            image = item[0] if pair else item
+            if aug:
+                next(states)
+                if (  # the common case, inlined: an HWC uint8 array in and out
+                    type(image) is np.ndarray
+                    and image.dtype is _U8
+                    and image.ndim == 3
+                    and image.flags.c_contiguous
+                ):
+                    result = transform(image=image)
+                    new = result.get("image") if type(result) is dict else None
+                    if type(new) is np.ndarray and new.dtype is _U8 and new.ndim == 3:
+                        image = new
+                    else:
+                        image = _image_of(result, _HWC_U8)
+                else:
+                    image, spec = to_hwc(image)
+                    image = _image_of(transform(image=image), spec)
+            if post is not None:
+                image = post(image)
+            if not pair:
+                out.append(image)
+            elif type(item) is tuple and len(item) == 2:
+                out.append((image, item[1]))
+            else:
+                out.append(self._served(item, image, False))
+        return out
+
+    def _batch_keys(self, keys: Any) -> npt.NDArray[np.int64] | None:
+        """``keys`` as positions in ``[0, n)``, or None when one of them is not a valid index."""
+        try:
+            ks = np.asarray(keys, dtype=np.int64)
+        except (TypeError, ValueError, OverflowError):
+            return None
+        n = self._n
+        if ks.ndim != 1 or (ks.size and (ks.min() < -n or ks.max() >= n)):
+            return None
+        return ks % n
 
     def __repr__(self) -> str:
         return (

@@ -19,7 +19,7 @@ import numpy.typing as npt
 import torch
 from PIL import Image
 
-__all__ = ["ImageSpec", "from_hwc", "to_hwc", "to_pil"]
+__all__ = ["ImageSpec", "array_spec", "from_hwc", "to_hwc", "to_pil"]
 
 _PIL_NATIVE = frozenset({"L", "LA", "RGB", "RGBA", "F"})
 _SUPPORTED = "a PIL image, an (H, W[, C]) numpy array or a (C, H, W) torch tensor of uint8 or float"
@@ -34,6 +34,14 @@ class ImageSpec(NamedTuple):
     ndim: int = 3
 
 
+_U8 = np.dtype(np.uint8)
+_F32 = np.dtype(np.float32)
+# Specs of the common case, contiguous uint8/float32 arrays of 2 or 3 dimensions (indexed by
+# ndim), built once: such arrays go through without a copy or a check.
+_U8_SPECS = (None, None, ImageSpec("numpy", _U8, None, 2), ImageSpec("numpy", _U8, None, 3))
+_F32_SPECS = (None, None, ImageSpec("numpy", _F32, None, 2), ImageSpec("numpy", _F32, None, 3))
+
+
 def _check_dtype(dtype: Any, what: str) -> None:
     kind = np.dtype(dtype).kind
     if not (np.dtype(dtype) == np.uint8 or kind == "f"):
@@ -41,6 +49,26 @@ def _check_dtype(dtype: Any, what: str) -> None:
             f"Cannot augment {what} of dtype {dtype}: albumentations works on uint8 or float "
             "images. Convert the image to uint8 (0..255) or float32 (0..1) first."
         )
+
+
+def array_spec(image: Any) -> ImageSpec | None:
+    """The spec of ``image`` when it is a C-contiguous uint8 or float32 numpy array of 2 or 3
+    dimensions (which :func:`to_hwc` returns as is), else None.
+
+    Example:
+        >>> import numpy as np
+        >>> array_spec(np.zeros((4, 5, 3), dtype=np.uint8)).kind
+        'numpy'
+        >>> array_spec(np.zeros((4, 5, 3), dtype=np.int64)) is None
+        True
+    """
+    if type(image) is not np.ndarray:
+        return None
+    dtype = image.dtype
+    specs = _U8_SPECS if dtype is _U8 else _F32_SPECS if dtype is _F32 else None
+    if specs is None or not 2 <= image.ndim <= 3 or not image.flags.c_contiguous:
+        return None
+    return specs[image.ndim]
 
 
 def to_hwc(image: Any) -> tuple[npt.NDArray[Any], ImageSpec]:
@@ -58,6 +86,9 @@ def to_hwc(image: Any) -> tuple[npt.NDArray[Any], ImageSpec]:
         >>> arr.shape, spec.kind
         ((4, 5, 3), 'numpy')
     """
+    spec = array_spec(image)
+    if spec is not None:
+        return image, spec
     if isinstance(image, Image.Image):
         mode = image.mode
         if mode not in _PIL_NATIVE:
@@ -111,6 +142,8 @@ def from_hwc(array: npt.NDArray[Any], spec: ImageSpec) -> Any:
         >>> from_hwc(arr, spec).shape
         torch.Size([3, 4, 5])
     """
+    if spec.kind == "numpy" and array.ndim == spec.ndim and array.dtype == spec.dtype:
+        return array
     if spec.ndim == 2 and array.ndim == 3 and array.shape[2] == 1:
         array = array[:, :, 0]
     if spec.kind == "pil":
