@@ -28,7 +28,10 @@ from .._labels import Labels
 __all__ = ["ItemIndex", "batch_picks", "item_index", "iterative_folds"]
 
 _I64 = np.int64
-_INF = np.iinfo(np.int64).max
+_LIVE = np.uint64(1 << 63)  # rarity keys at or above this belong to exhausted items
+_SMALL = 48  # batches of at most this many examples are chosen in plain Python
+_FEW_ROWS = 16  # the items of at most this many rows are gathered row by row
+_SMALL_ITEM = 64  # items of at most this many rows are read in plain Python
 
 IntArray = npt.NDArray[np.int64]
 
@@ -95,6 +98,21 @@ def _segment_positions(starts: IntArray, lengths: IntArray) -> IntArray:
     return np.repeat(starts - offsets, lengths) + np.arange(total, dtype=_I64)
 
 
+def _dense_ids(keys: IntArray, n_keys: int) -> tuple[IntArray, IntArray]:
+    """``np.unique(keys, return_inverse=True)`` for keys in ``[0, n_keys)``.
+
+    By a presence table and its running count when the key space is not much larger than
+    ``keys`` (O(len(keys) + n_keys), no sort); by ``np.unique`` otherwise.
+    """
+    if n_keys > 4 * keys.shape[0] + (1 << 20):
+        uniq, inverse = np.unique(keys, return_inverse=True)
+        return uniq.astype(_I64), inverse.reshape(-1).astype(_I64)
+    present = np.zeros(n_keys, dtype=np.bool_)
+    present[keys] = True
+    ids = np.cumsum(present, dtype=_I64)
+    return np.flatnonzero(present).astype(_I64), ids[keys] - 1
+
+
 def item_index(labels: Labels, order: int) -> ItemIndex:
     """Build the items of ``order`` 1 (labels) or 2 (label pairs ``a <= b``, as in
     Szymański & Kajdanowicz 2017 and scikit-multilearn, so single labels count as ``(a, a)``).
@@ -120,11 +138,11 @@ def item_index(labels: Labels, order: int) -> ItemIndex:
     second = _segment_positions(np.arange(nnz, dtype=_I64), per_p)
     n_labels = labels.n_classes
     keys = indices[first] * n_labels + indices[second]
-    uniq, inverse = np.unique(keys, return_inverse=True)
+    uniq, inverse = _dense_ids(keys, n_labels * n_labels)
     pair_ptr = np.zeros(n + 1, dtype=_I64)
     np.cumsum(row_len * (row_len + 1) // 2, out=pair_ptr[1:])
     pairs = np.stack([uniq // n_labels, uniq % n_labels], axis=1).astype(_I64)
-    return ItemIndex(n, pair_ptr, inverse.reshape(-1).astype(_I64), int(uniq.shape[0]), pairs)
+    return ItemIndex(n, pair_ptr, inverse, int(uniq.shape[0]), pairs)
 
 
 def batch_picks(
@@ -215,57 +233,134 @@ def iterative_folds(
     w = weights.astype(_I64)
     n_items = index.n_items
     fold = np.full(n, -1, dtype=_I64)
-    sizes = np.zeros(k, dtype=_I64)
-    target = n * w
     counts = index.counts
     item_ptr, item_rows = index.item_ptr, index.item_rows
     row_ptr, row_items = index.row_ptr, index.row_items
-    one_per_row = int(row_ptr[-1]) == n and bool(np.all(np.diff(row_ptr) == 1))
-    base_rank = np.arange(k, dtype=_I64)
-    # Rarity key: remaining * n_items + tie priority; exhausted items get +inf.
+    ptr = item_ptr.tolist()
+    row_start = row_ptr.tolist()
+    base_rank = list(range(k))
+    zero = [0] * k
+    # Folds are compared in plain Python by one integer each,
+    #     packed = (desire * (spread - 1) + total + offset) * k - rank,
+    # which orders them by desire, then total - desire, then rank (|desire|, |total| <= n * step,
+    # so the middle term lies in [0, spread)). A pick lowers desire and total by `step`.
+    offset = 2 * n * step
+    spread = 2 * offset + 1
+    span = (spread - 1) * k
+    weight_span = [int(wj) * span for wj in w.tolist()]
+    step_span = step * span
+    step_k = step * k
+    drop = step_span + step_k
+    # total * k + offset * k, per fold: the part of `packed` that all items share.
+    shared = [(n * int(wj) + offset) * k for wj in w.tolist()]
+    # Rarity key: (remaining - 1) * n_items + tie priority, as uint64: an exhausted item wraps
+    # past 2**63 and sorts last.
     prio = np.arange(n_items, dtype=_I64) if rng is None else rng.permutation(n_items).astype(_I64)
     scale = max(n_items, 1)
-    key = counts * scale + prio
-    key[counts == 0] = _INF
+    key = ((counts - 1) * scale + prio).view(np.uint64)
+    unit = np.uint64(scale)
+    argmin, key_at = key.argmin, key.item
+    concatenate, subtract_at = np.concatenate, np.subtract.at
+    shuffle = None if rng is None else rng.shuffle
     while n_items:
-        it = int(np.argmin(key))
-        if key[it] == _INF:
+        it = int(argmin())
+        left = key_at(it)
+        if left >= _LIVE:
             break
-        rows = item_rows[item_ptr[it] : item_ptr[it + 1]]
-        f = fold[rows]
-        free = f < 0
-        placed_it = np.bincount(f[~free], minlength=k) if not free.all() else np.zeros(k, _I64)
-        rows = rows[free]
-        m = rows.shape[0]
-        desire = counts[it] * w - step * placed_it
-        fold_rank = base_rank if rng is None else rng.permutation(k).astype(_I64)
+        m = left // scale + 1
+        a, b = ptr[it], ptr[it + 1]
+        c = b - a
+        rows: IntArray | list[int]
+        if shuffle is None:
+            rank = base_rank
+        else:
+            rank = base_rank.copy()
+            shuffle(rank)  # the draws of rng.permutation(k)
+        if m == c:
+            rows = item_rows[a:b]
+            placed = zero
+            packed = [c * ws + s - r for ws, s, r in zip(weight_span, shared, rank, strict=True)]
+        elif c <= _SMALL_ITEM:
+            rows = []
+            placed = [0] * k
+            item = item_rows[a:b]
+            for r, j in zip(item.tolist(), fold[item].tolist(), strict=True):
+                if j < 0:
+                    rows.append(r)
+                else:
+                    placed[j] += 1
+            packed = [
+                c * ws - p * step_span + s - r
+                for ws, p, s, r in zip(weight_span, placed, shared, rank, strict=True)
+            ]
+        else:
+            item = item_rows[a:b]
+            f = fold[item]
+            free = f < 0
+            placed = np.bincount(f[~free], minlength=k).tolist()
+            packed = [
+                c * ws - p * step_span + s - r
+                for ws, p, s, r in zip(weight_span, placed, shared, rank, strict=True)
+            ]
+            rows = item[free]
         if m == 1:
-            # One example (common for rare label pairs): the argmax in plain Python.
-            d, t, r = desire.tolist(), (target - step * sizes).tolist(), fold_rank.tolist()
-            best = max(range(k), key=lambda j: (d[j], t[j], -r[j]))
-            picks = np.array([best], dtype=_I64)
+            j = packed.index(max(packed))
+            shared[j] -= step_k
+            r = int(rows[0])
+            fold[r] = j
+            key[row_items[row_start[r] : row_start[r + 1]]] -= unit
+            continue
+        if m <= _SMALL:
+            rows_list = rows if isinstance(rows, list) else rows.tolist()
+            chosen = []
+            for _ in range(m):
+                best = max(packed)
+                j = packed.index(best)
+                packed[j] = best - drop
+                chosen.append(j)
+            for j in chosen:
+                shared[j] -= step_k
+            if shuffle is not None:
+                chosen.sort()
+                shuffle(chosen)  # the draws of rng.permutation(picks)
+            for r, j in zip(rows_list, chosen, strict=True):
+                fold[r] = j
+            if m <= _FEW_ROWS:
+                touched = concatenate(
+                    [row_items[row_start[r] : row_start[r + 1]] for r in rows_list]
+                )
+            else:
+                rows_arr = np.array(rows_list, dtype=_I64)
+                starts = row_ptr[rows_arr]
+                touched = row_items[_segment_positions(starts, row_ptr[rows_arr + 1] - starts)]
         else:
             picks = batch_picks(
-                desire, target - step * sizes, step, m, fold_rank, ordered=rng is None
+                c * w - step * np.array(placed, dtype=_I64),
+                np.array([s // k - offset for s in shared], dtype=_I64),
+                step,
+                m,
+                np.array(rank, dtype=_I64),
+                ordered=rng is None,
             )
-        if rng is not None and m > 1:
-            # A random row order: rows are exchangeable within the batch.
-            picks = rng.permutation(picks)
-        fold[rows] = picks
-        if one_per_row:
-            touched = row_items[rows]
+            if rng is not None:
+                picks = rng.permutation(picks)
+            for j, s in enumerate(np.bincount(picks, minlength=k).tolist()):
+                shared[j] -= step_k * s
+            rows_arr = np.asarray(rows, dtype=_I64)
+            fold[rows_arr] = picks
+            starts = row_ptr[rows_arr]
+            touched = row_items[_segment_positions(starts, row_ptr[rows_arr + 1] - starts)]
+        # The item's rows leave every item they hold.
+        if touched.shape[0] > n_items:
+            key -= np.bincount(touched, minlength=n_items).view(np.uint64) * unit
         else:
-            starts = row_ptr[rows]
-            touched = row_items[_segment_positions(starts, row_ptr[rows + 1] - starts)]
-        sizes += np.bincount(picks, minlength=k)
-        np.subtract.at(key, touched, scale)
-        gone = touched[key[touched] < scale]
-        key[gone] = _INF
+            subtract_at(key, touched, unit)
+    total = np.array([s // k - offset for s in shared], dtype=_I64)
     # Rows with no item: to the folds that most want examples (Sechidis et al., last step).
     empty = np.flatnonzero(fold < 0)
     if empty.shape[0]:
-        remaining = target - step * sizes
-        fold_rank = base_rank if rng is None else rng.permutation(k).astype(_I64)
+        remaining = total
+        fold_rank = np.arange(k, dtype=_I64) if rng is None else rng.permutation(k).astype(_I64)
         picks = batch_picks(
             remaining, remaining, step, int(empty.shape[0]), fold_rank, ordered=rng is None
         )
