@@ -6,9 +6,14 @@
 2. ``materialize`` speed (files/s) on 10^4 images, against a plain loop that saves PNGs with PIL
    (no temporary names, manifest or resume).
 
-Run ``python benchmarks/bench_augment.py`` (``--quick`` for a small smoke run). Timings are the
-best of ``--repeats`` interleaved runs. Wall time is noisy on a shared machine, so single-process
-rows are also given in CPU time of the process (``time.process_time``).
+Run ``python benchmarks/bench_augment.py`` (``--quick`` for a small smoke run). The loader rows
+run ``--repeats`` rounds of one epoch of each dataset: with ``num_workers=0`` the two epochs are
+interleaved batch by batch, with workers they alternate (plain first, then ours first). They
+report the best epoch of each side (``ratio``) and the median over rounds of the ratio within a
+round (``paired``, the figure least moved by other load on a shared machine). Single-process
+rows are given in wall time and in CPU time of the process (``time.process_time``). Both sides
+run with ``--threads`` torch and OpenCV threads per process (default 1, as in DataLoader
+workers: idle thread pools otherwise add CPU time and noise).
 """
 
 from __future__ import annotations
@@ -21,7 +26,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
+import torch
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
@@ -58,39 +65,63 @@ class PlainAugmented(Dataset[Any]):
         return self.pipeline(image=image)["image"], target
 
 
-def epoch_rate(loader: DataLoader[Any], n: int, clock: Any = time.perf_counter) -> float:
-    start = clock()
+def epoch_seconds(loader: DataLoader[Any]) -> float:
+    start = time.perf_counter()
     for _ in loader:
         pass
-    return n / (clock() - start)
+    return time.perf_counter() - start
 
 
-def bench_loader(n: int, repeats: int, size: int) -> list[tuple[str, float, float]]:
+def interleaved_epoch(loaders: dict[str, DataLoader[Any]]) -> dict[str, tuple[float, float]]:
+    """One epoch of each single-process loader, batch by batch in alternating order; returns the
+    (wall, CPU) seconds each one spent producing its batches."""
+    iterators = {name: iter(loader) for name, loader in loaders.items()}
+    spent = {name: [0.0, 0.0] for name in loaders}
+    names = list(loaders)
+    for batch in range(len(next(iter(loaders.values())))):
+        for name in names if batch % 2 == 0 else names[::-1]:
+            wall, cpu = time.perf_counter(), time.process_time()
+            next(iterators[name])
+            spent[name][0] += time.perf_counter() - wall
+            spent[name][1] += time.process_time() - cpu
+    return {name: (wall, cpu) for name, (wall, cpu) in spent.items()}
+
+
+def bench_loader(n: int, repeats: int, size: int) -> list[tuple[str, float, float, float]]:
+    """Rows (case, peer images/s, ours images/s, median of the per-round ratios)."""
     base = Images(n, size)
     rows = []
     for workers in (0, 2):
-        datasets = {
-            "plain": PlainAugmented(base, default_pipeline()),
-            "ours": AugmentedDataset(base, np.arange(n), default_pipeline(), augment="all"),
-        }
+        peer = PlainAugmented(base, default_pipeline())
+        ours = AugmentedDataset(base, np.arange(n), default_pipeline(), augment="all")
         loaders = {
             name: DataLoader(
                 ds, batch_size=128, num_workers=workers, persistent_workers=workers > 0
             )
-            for name, ds in datasets.items()
+            for name, ds in (("plain", peer), ("ours", ours))
         }
-        clocks = {"wall": time.perf_counter}
-        if workers == 0:  # CPU time of this process: robust to other load on the machine
-            clocks["cpu"] = time.process_time
         for loader in loaders.values():  # warm-up: worker start, caches
-            epoch_rate(loader, n)
-        for clock_name, clock in clocks.items():
-            best = {name: 0.0 for name in loaders}
-            for _ in range(repeats):
-                for name, loader in loaders.items():
-                    best[name] = max(best[name], epoch_rate(loader, n, clock))
-            label = f"DataLoader workers={workers} ({clock_name} time)"
-            rows.append((label, best["plain"], best["ours"]))
+            epoch_seconds(loader)
+        # Rounds of one epoch per side. Ours serves a new epoch every round, as the peer's
+        # pipeline draws new augmentations every epoch. With workers=0 the two epochs are
+        # interleaved batch by batch, so that drifts in the machine's speed hit both sides
+        # alike; with workers the epochs alternate (plain first, then ours first).
+        clocks = ("wall", "cpu") if workers == 0 else ("wall",)
+        seconds: dict[tuple[str, str], list[float]] = {(k, c): [] for k in loaders for c in clocks}
+        for r in range(repeats):
+            ours.set_epoch(r)
+            if workers == 0:
+                for name, (wall, cpu) in interleaved_epoch(loaders).items():
+                    seconds[name, "wall"].append(wall)
+                    seconds[name, "cpu"].append(cpu)
+            else:
+                for name in ["plain", "ours"] if r % 2 == 0 else ["ours", "plain"]:
+                    seconds[name, "wall"].append(epoch_seconds(loaders[name]))
+        for c in clocks:
+            plain, mine = seconds["plain", c], seconds["ours", c]
+            paired = float(np.median(np.divide(plain, mine)))
+            label = f"DataLoader workers={workers} ({c} time)"
+            rows.append((label, n / min(plain), n / min(mine), paired))
         del loaders
     return rows
 
@@ -136,26 +167,36 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small smoke run")
     parser.add_argument("--images", type=int, default=None, help="images (default 10000)")
     parser.add_argument("--size", type=int, default=32, help="image side for the loader (32)")
-    parser.add_argument("--repeats", type=int, default=None, help="timed runs (default 3)")
+    parser.add_argument("--repeats", type=int, default=None, help="timed rounds (default 8)")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="torch and OpenCV threads per process (1)"
+    )
     parser.add_argument("--skip-materialize", action="store_true", help="loader table only")
     args = parser.parse_args()
     n = args.images or (1000 if args.quick else 10_000)
-    repeats = args.repeats or (1 if args.quick else 3)
+    repeats = args.repeats or (2 if args.quick else 8)
     size = args.size
-    print(f"{n} images {size}x{size}x3 uint8, batch 128, best of {repeats}, {os.cpu_count()} CPUs")
+    torch.set_num_threads(args.threads)
+    cv2.setNumThreads(args.threads)
+    print(
+        f"{n} images {size}x{size}x3 uint8, batch 128, best of {repeats}, {os.cpu_count()} CPUs, "
+        f"{args.threads} torch/OpenCV thread(s) per process"
+    )
     rows = bench_loader(n, repeats, size)
-    header = f"{'case':<44}{'peer':>12}{'balancers':>12}{'ratio':>8}"
+    header = f"{'case':<44}{'peer':>12}{'balancers':>12}{'ratio':>8}{'paired':>8}"
     print("\nimages/s: peer = plain Dataset calling the same albumentations pipeline")
+    print("ratio = best/best; paired = median over rounds of the ratio within a round")
     print(header)
     print("-" * len(header))
-    for name, peer, ours in rows:
-        print(f"{name:<44}{peer:>12.0f}{ours:>12.0f}{ours / peer:>8.3f}")
+    for name, peer, ours, paired in rows:
+        print(f"{name:<44}{peer:>12.0f}{ours:>12.0f}{ours / peer:>8.3f}{paired:>8.3f}")
     if args.skip_materialize:
         return
     print("\nfiles/s: peer = loop saving PNGs with PIL (no atomic rename, manifest or resume)")
+    header = f"{'case':<44}{'peer':>12}{'balancers':>12}{'ratio':>8}"
     print(header)
     print("-" * len(header))
-    for name, peer, ours in bench_materialize(n, repeats):
+    for name, peer, ours in bench_materialize(n, 1 if args.quick else 3):
         print(f"{name:<44}{peer:>12.0f}{ours:>12.0f}{ours / peer:>8.3f}")
 
 

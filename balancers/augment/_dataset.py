@@ -160,8 +160,10 @@ class AugmentedDataset(Dataset[Any]):
       the caller's ``transform`` object is not modified (the dataset seeds its own deep copy,
       ``self.transform``).
 
-    One dataset object must not be read from several threads at once (DataLoader workers are
-    processes, which is fine).
+    A DataLoader fetches whole batches through ``__getitems__`` (the same items as
+    ``[ds[k] for k in keys]``), which computes the random states of a batch in one vectorized
+    pass. One dataset object must not be read from several threads at once (DataLoader workers
+    are processes, which is fine).
 
     The dataset's own ``transform`` (torchvision datasets, e.g. ``ToTensor()`` + ``Normalize``) is
     applied *after* the augmentation: the pipeline sees the raw image, as albumentations expects.
