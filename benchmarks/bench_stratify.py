@@ -13,7 +13,9 @@ shuffled ``KFold``, on generated label matrices of the sizes below, 5 folds each
 
 Peers run in a child process and are stopped after ``--timeout`` seconds (180 by default);
 a peer that timed out on a smaller case of the same family is skipped on the larger ones.
-Run ``python benchmarks/bench_stratify.py --quick`` for a small smoke run.
+Each case with both order-2 methods ends with the line ``order 2: skmultilearn o2 / balancers
+o2``. Run ``python benchmarks/bench_stratify.py --quick`` for a small smoke run, and
+``--only "x 64,224000"`` for the cases whose names contain one of the given strings.
 """
 
 from __future__ import annotations
@@ -170,7 +172,11 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes, a smoke run")
     parser.add_argument("--timeout", type=float, default=None, help="peer time limit (s)")
     parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--only", default=None, help="run only cases whose name contains this")
+    parser.add_argument(
+        "--only",
+        default=None,
+        help="run only the cases whose name contains one of these comma-separated strings",
+    )
     args = parser.parse_args()
     timeout = args.timeout if args.timeout is not None else (20.0 if args.quick else 180.0)
     seeds = 2 if args.quick and args.seeds == 5 else args.seeds
@@ -187,7 +193,7 @@ def main() -> None:
     print(header)
     print("-" * len(header))
     for case in cases(args.quick):
-        if args.only and args.only not in case.name:
+        if args.only and not any(part in case.name for part in args.only.split(",")):
             continue
         y = case.make()
         nnz = int(y.nnz) if sp.issparse(y) else int(np.count_nonzero(y))
@@ -203,6 +209,7 @@ def main() -> None:
             ]
         methods.append(("KFold", kfold, False))
         our_ld = None
+        times: dict[str, float] = {}
         for name, fn, limited in methods:
             note = ""
             if limited and (case.family, name) in timed_out:
@@ -235,6 +242,7 @@ def main() -> None:
                     peak = tracemalloc.get_traced_memory()[1]
                     tracemalloc.stop()
                     note = f"peak {peak / 2**20:.0f} MiB (numpy, traced)"
+            times[name] = seconds
             if name == "balancers o1":
                 ours_times[case.name] = seconds
             ld0, empty0, lpd0 = measure(y, folds, pairs)
@@ -259,6 +267,11 @@ def main() -> None:
                 f"{note}"
             )
         print(f"{case.name:<22} (n={y.shape[0]}, labels={y.shape[1]}, nnz={nnz})")
+        if "balancers o2" in times and "skmultilearn o2" in times:
+            print(
+                f"{case.name:<22} order 2: skmultilearn o2 / balancers o2 = "
+                f"{times['skmultilearn o2'] / times['balancers o2']:.1f}x"
+            )
 
     # Growth of balancers' order-1 time.
     def slope(a: str, b: str, xa: float, xb: float) -> str:

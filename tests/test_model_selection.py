@@ -26,7 +26,12 @@ from balancers import (
     stratification_report,
 )
 from balancers._labels import check_labels
-from balancers.model_selection._iterative import batch_picks, item_index, iterative_folds
+from balancers.model_selection._iterative import (
+    _dense_ids,
+    batch_picks,
+    item_index,
+    iterative_folds,
+)
 
 # ----------------------------------------------------------------------------- reference
 
@@ -75,6 +80,64 @@ def reference_folds(y: np.ndarray, weights: list[int], order: int = 1) -> np.nda
     return fold
 
 
+def reference_shuffled_folds(
+    y: np.ndarray, weights: list[int], order: int, seed: int
+) -> np.ndarray:
+    """The same one-example-at-a-time algorithm with random ties, drawing from the generator in
+    the order that ``iterative_folds`` documents: item priorities, then per label (pair) a fold
+    ranking and a shuffle of its picks grouped by fold; the same two for the rows with no label.
+    """
+    rng = np.random.default_rng(seed)
+    n, n_labels = y.shape
+    w = np.asarray(weights, dtype=np.int64)
+    k, step = w.shape[0], int(w.sum())
+    row_items: list[list[tuple[int, ...]]] = []
+    for r in range(n):
+        labels = [int(a) for a in np.flatnonzero(y[r])]
+        if order == 1:
+            row_items.append([(a,) for a in labels])
+        else:
+            row_items.append(list(itertools.combinations_with_replacement(labels, 2)))
+    if order == 1:
+        items = [(a,) for a in range(n_labels)]  # every column is an item, even an empty one
+    else:
+        items = sorted({c for its in row_items for c in its})
+    prio = dict(zip(items, rng.permutation(len(items)).tolist(), strict=True))
+    remaining = {c: sum(c in its for its in row_items) for c in items}
+    desire = {c: remaining[c] * w for c in items}
+    total = n * w
+    fold = np.full(n, -1)
+
+    def picks_of(d: np.ndarray, t: np.ndarray, rank: np.ndarray, m: int) -> np.ndarray:
+        d, t, picks = d.copy(), t.copy(), []
+        for _ in range(m):
+            j = max(range(k), key=lambda j: (d[j], t[j], -rank[j]))
+            picks.append(j)
+            d[j] -= step
+            t[j] -= step
+        return np.sort(np.asarray(picks, dtype=np.int64))
+
+    while any(remaining[c] > 0 for c in items):
+        c = min((c for c in items if remaining[c] > 0), key=lambda c: (remaining[c], prio[c]))
+        rank = rng.permutation(k)
+        rows = [r for r in range(n) if fold[r] < 0 and c in row_items[r]]
+        picks = picks_of(desire[c], total, rank, len(rows))
+        if len(rows) > 1:
+            picks = rng.permutation(picks)
+        for r, j in zip(rows, picks.tolist(), strict=True):
+            fold[r] = j
+            total[j] -= step
+            for c2 in row_items[r]:
+                desire[c2] = desire[c2].copy()
+                desire[c2][j] -= step
+                remaining[c2] -= 1
+    empty = np.flatnonzero(fold < 0)
+    if empty.shape[0]:
+        rank = rng.permutation(k)
+        fold[empty] = rng.permutation(picks_of(total, total, rank, int(empty.shape[0])))
+    return fold
+
+
 def ours_folds(y: Any, weights: list[int], order: int = 1) -> np.ndarray:
     return iterative_folds(
         item_index(check_labels(y), order), np.asarray(weights, dtype=np.int64), None
@@ -107,6 +170,54 @@ def test_batches_equal_the_one_example_at_a_time_algorithm(
     y: np.ndarray, weights: list[int], order: int
 ) -> None:
     np.testing.assert_array_equal(ours_folds(y, weights, order), reference_folds(y, weights, order))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    y=label_matrices(),
+    weights=st.lists(st.integers(1, 4), min_size=1, max_size=5),
+    order=st.sampled_from([1, 2]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_shuffled_batches_equal_the_one_example_at_a_time_algorithm(
+    y: np.ndarray, weights: list[int], order: int, seed: int
+) -> None:
+    index = item_index(check_labels(y), order)
+    got = iterative_folds(index, np.asarray(weights, dtype=np.int64), np.random.default_rng(seed))
+    np.testing.assert_array_equal(got, reference_shuffled_folds(y, weights, order, seed))
+
+
+@pytest.mark.parametrize("order", [1, 2])
+@pytest.mark.parametrize("weights", [[1, 1, 1, 1, 1], [3, 1], [2, 1, 1]])
+def test_large_batches_equal_the_one_example_at_a_time_algorithm(
+    order: int, weights: list[int]
+) -> None:
+    # Labels with hundreds of rows: batches past the plain-Python size (48 examples), items past
+    # 64 rows that are partly placed, and many small label pairs, with and without random ties.
+    rng = np.random.default_rng(11)
+    rates = np.array([0.7, 0.45, 0.3, 0.12, 0.05, 0.02])
+    y = (rng.random((400, rates.shape[0])) < rates).astype(np.int8)
+    y[rng.random(400) < 0.05] = 0
+    np.testing.assert_array_equal(ours_folds(y, weights, order), reference_folds(y, weights, order))
+    index = item_index(check_labels(y), order)
+    for seed in (0, 1):
+        got = iterative_folds(
+            index, np.asarray(weights, dtype=np.int64), np.random.default_rng(seed)
+        )
+        np.testing.assert_array_equal(got, reference_shuffled_folds(y, weights, order, seed))
+
+
+@settings(max_examples=60, deadline=None)
+@given(keys=st.lists(st.integers(0, 60), min_size=1, max_size=50), wide=st.booleans())
+def test_pair_numbering_matches_np_unique(keys: list[int], wide: bool) -> None:
+    codes = np.asarray(keys, dtype=np.int64)
+    n_keys = 61 + (1 << 21) if wide else 61  # a wide key space takes the np.unique branch
+    uniq, inverse = _dense_ids(codes, n_keys)
+    expected_uniq, expected_inverse = np.unique(codes, return_inverse=True)
+    np.testing.assert_array_equal(uniq, expected_uniq)
+    np.testing.assert_array_equal(inverse, expected_inverse.reshape(-1))
+    assert uniq.dtype == np.int64
+    assert inverse.dtype == np.int64
 
 
 def test_sparse_and_dense_give_the_same_folds() -> None:

@@ -14,6 +14,15 @@ in closed form (a water-filling level, then a sort of at most ``2 k^2`` boundary
 batch costs O(m log m) numpy work for its m examples and the whole run O(nnz log nnz), with one
 Python iteration per label (or label pair), not per example.
 
+Each iteration takes the rarest item by one argmin over integer rarity keys
+``(remaining - 1) * n_items + tie priority``, kept as uint64 so that an exhausted item wraps past
+``2**63`` and is never taken, and lowers the keys of every item of the rows it placed with one
+``np.subtract.at``. Batches of at most 48 examples (most label pairs) run the same greedy in plain
+Python instead of :func:`batch_picks`, each fold's comparison key (desire, total - desire, rank)
+packed into one integer; the picks are identical. Label pairs are numbered through a presence
+table over the ``n_labels**2`` pair codes when that table is not much larger than the pairs, and
+by ``np.unique`` otherwise (the same numbering).
+
 All desires are kept as exact integers: fold ``j`` has integer weight ``w_j`` with ``W = sum(w)``
 and desired share ``w_j / W``; desires are scaled by ``W`` so that one assignment subtracts ``W``.
 """
@@ -222,7 +231,11 @@ def iterative_folds(
             ``weights[j] / weights.sum()`` of the rows and of every item.
         rng: None for the deterministic variant (rows in index order, ties to the lower
             label/pair number and the lower fold number); a generator for random tie-breaks
-            and a random row order (as if the rows had been shuffled first).
+            and a random row order (as if the rows had been shuffled first). Its draws, in
+            order: ``permutation(n_items)`` (the items' tie priorities); for each item taken,
+            ``permutation(k)`` (the fold ranks) and, when it places more than one row,
+            ``permutation(picks)`` of its picks grouped by fold (the row order); for the rows
+            with no item, ``permutation(k)`` and ``permutation(picks)``.
 
     Returns:
         int64 array: the fold of each row.
