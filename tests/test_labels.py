@@ -196,3 +196,34 @@ def test_absent_class_message() -> None:
     assert info.class_index(5) == 1
     with pytest.raises(ValueError, match=r"class 3, which is absent.*\[1, 5\]"):
         info.class_index(3, "sampling_strategy")
+
+
+@pytest.mark.parametrize("layout", ["C", "F", "strided", "transposed-view"])
+@pytest.mark.parametrize("dtype", [np.bool_, np.int8, np.int64, np.float32, np.float64])
+def test_dense_multilabel_matrix_matches_nonzeros(layout: str, dtype: type) -> None:
+    rng = np.random.default_rng(3)
+    base = (rng.random((37, 12)) < 0.3).astype(dtype)
+    base[5] = 0  # an empty row
+    arr = {
+        "C": base,
+        "F": np.asfortranarray(base),
+        "strided": np.concatenate([base, base], axis=1)[:, ::2],
+        "transposed-view": base.T.copy().T,
+    }[layout]
+    lab = check_labels(arr)
+    expected = np.asarray(arr) != 0
+    assert lab.matrix is not None and lab.matrix.dtype == np.int8
+    assert lab.matrix.has_canonical_format and lab.matrix.has_sorted_indices
+    np.testing.assert_array_equal(lab.matrix.toarray(), expected.astype(np.int8))
+    np.testing.assert_array_equal(lab.counts, expected.sum(axis=0))
+    assert lab.empty_rows.tolist() == np.flatnonzero(~expected.any(axis=1)).tolist()
+    assert 5 in lab.empty_rows.tolist()
+
+
+@pytest.mark.parametrize("bad", [2, -1, 0.5])
+def test_dense_multilabel_rejects_values_other_than_0_and_1(bad: float) -> None:
+    arr = np.zeros((4, 3), dtype=np.float64 if bad == 0.5 else np.int64)
+    arr[0, 1] = 1
+    arr[2, 2] = bad
+    with pytest.raises(ValueError, match=f"0/1 indicator matrix.*contains {bad!r}"):
+        check_labels(arr)
