@@ -22,8 +22,6 @@ __all__ = ["AugmentedDataset"]
 
 AugmentMode = Literal["repeats", "all", "none"]
 _PAIR = (tuple, list)
-_U8 = np.dtype(np.uint8)
-_HWC_U8 = ImageSpec("numpy", _U8, None, 3)
 _MODES = ("repeats", "all", "none")
 
 
@@ -324,37 +322,15 @@ class AugmentedDataset(Dataset[Any]):
             return [self.get(k) for k in ks.tolist()]
         states = self._random.states(self.epoch, ks[augmented])
         source = self._source
-        post = self._post
         out = []
         for i, aug in zip(self.indices[ks].tolist(), augmented.tolist(), strict=True):
             item = source[i]
-            pair = isinstance(item, _PAIR)
-            image = item[0] if pair else item
+            image = item[0] if isinstance(item, _PAIR) else item
             if aug:
                 next(states)
-                if (  # the common case, inlined: an HWC uint8 array in and out
-                    type(image) is np.ndarray
-                    and image.dtype is _U8
-                    and image.ndim == 3
-                    and image.flags.c_contiguous
-                ):
-                    result = transform(image=image)
-                    new = result.get("image") if type(result) is dict else None
-                    if type(new) is np.ndarray and new.dtype is _U8 and new.ndim == 3:
-                        image = new
-                    else:
-                        image = _image_of(result, _HWC_U8)
-                else:
-                    image, spec = to_hwc(image)
-                    image = _image_of(transform(image=image), spec)
-            if post is not None:
-                image = post(image)
-            if not pair:
-                out.append(image)
-            elif type(item) is tuple and len(item) == 2:
-                out.append((image, item[1]))
-            else:
-                out.append(self._served(item, image, False))
+                image, spec = to_hwc(image)  # no copy or check for HWC uint8/float32 arrays
+                image = _image_of(transform(image=image), spec)
+            out.append(self._served(item, image, True))
         return out
 
     def _batch_keys(self, keys: Any) -> npt.NDArray[np.int64] | None:
