@@ -103,8 +103,5 @@ class ClassAwareSampler(ClassThenInstanceSampler):
         draws = narrow_codes(np.repeat(visits, k)[: self.num_samples], n_present)
         return cycle_draws(self._indptr, self._rows, draws, rng)
 
-    def extra_repr(self) -> str:
-        return (
-            f"n={self.labels.n_samples}, classes={self.labels.n_classes}, "
-            f"samples_per_class={self.samples_per_class}, num_samples={self.num_samples}"
-        )
+    def _own_repr(self) -> str:
+        return f"samples_per_class={self.samples_per_class}"

@@ -51,6 +51,17 @@ class ClassThenInstanceSampler(EpochSampler[int]):
         """Probability of drawing each class (ordered like ``labels.classes``) in ``epoch``."""
         raise NotImplementedError
 
+    def _own_repr(self) -> str:
+        """The subclass's own arguments for ``repr`` (between the labels and ``num_samples``)."""
+        return ""
+
+    def extra_repr(self) -> str:
+        own = self._own_repr()
+        return (
+            f"n={self.labels.n_samples}, classes={self.labels.n_classes}, "
+            f"{own + ', ' if own else ''}num_samples={self.num_samples}"
+        )
+
     def _draw_epoch(self, epoch: int, rng: np.random.Generator) -> npt.NDArray[np.int64]:
         probs = self.class_probabilities(epoch)[self._present]
         draws = draw_classes(rng, probs / probs.sum(), self.num_samples)
@@ -152,11 +163,8 @@ class ClassBalancedSampler(ClassThenInstanceSampler):
         """Probability of drawing each class, ordered like ``labels.classes`` (any epoch)."""
         return self._probs.copy()
 
-    def extra_repr(self) -> str:
-        return (
-            f"n={self.labels.n_samples}, classes={self.labels.n_classes}, q={self.q:g}, "
-            f"num_samples={self.num_samples}"
-        )
+    def _own_repr(self) -> str:
+        return f"q={self.q:g}"
 
 
 def check_multiclass(labels: Any, owner: str, alternatives: str) -> Labels:

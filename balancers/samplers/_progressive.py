@@ -95,8 +95,5 @@ class ProgressivelyBalancedSampler(ClassThenInstanceSampler):
         probs: npt.NDArray[np.float64] = (1.0 - frac) * self._instance + frac * self._balanced
         return probs
 
-    def extra_repr(self) -> str:
-        return (
-            f"n={self.labels.n_samples}, classes={self.labels.n_classes}, "
-            f"epochs={self.epochs}, num_samples={self.num_samples}"
-        )
+    def _own_repr(self) -> str:
+        return f"epochs={self.epochs}"
