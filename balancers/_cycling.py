@@ -17,6 +17,8 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from ._segments import segment_positions
+
 __all__ = [
     "ClassDraws",
     "cycle_draws",
@@ -111,12 +113,8 @@ def _fill_group(
     # Class i holds flat[block_start[i]:][:cycles[i] * sizes[i]]; keep its first m[i] entries
     # and write them to pool[starts[c]:][:m[i]].
     block = cycles * sizes
-    block_start = np.cumsum(block) - block
-    out_start = np.cumsum(m) - m
-    within = np.arange(int(out_start[-1] + m[-1]), dtype=np.int64)
-    src = within + np.repeat(block_start - out_start, m)
-    dest = within + np.repeat(starts[group] - out_start, m)
-    pool[dest] = rows[flat[src]]
+    src = segment_positions(np.cumsum(block) - block, m)
+    pool[segment_positions(starts[group], m)] = rows[flat[src]]
 
 
 def cycle_pool(

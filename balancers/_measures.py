@@ -16,6 +16,8 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
+from ._segments import segment_ranks
+
 __all__ = ["LabelsetGroups", "MultilabelMeasures", "irlbl", "labelsets", "multilabel_measures"]
 
 
@@ -168,7 +170,7 @@ def _row_keys(matrix: sp.csr_array) -> npt.NDArray[np.void]:
     else:
         out_idx = np.full((n, width), np.iinfo(index_dtype).max, dtype=index_dtype)
         row_of = np.repeat(np.arange(n), k)
-        col_in_row = np.arange(matrix.indices.shape[0]) - np.repeat(matrix.indptr[:-1], k)
+        col_in_row = segment_ranks(k)
         out_idx[row_of, col_in_row] = matrix.indices
         out = out_idx.view(np.uint8).reshape(n, -1)
     out = np.ascontiguousarray(out)

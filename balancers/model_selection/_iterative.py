@@ -33,6 +33,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .._labels import Labels
+from .._segments import segment_positions, segment_ranks
 
 __all__ = ["ItemIndex", "batch_picks", "item_index", "iterative_folds"]
 
@@ -97,16 +98,6 @@ class ItemIndex:
             self.counts = np.diff(self.item_ptr)
 
 
-def _segment_positions(starts: IntArray, lengths: IntArray) -> IntArray:
-    """Concatenation of ``arange(s, s + n)`` for each ``(s, n)``, vectorized."""
-    total = int(lengths.sum())
-    if total == 0:
-        return np.zeros(0, dtype=_I64)
-    offsets = np.zeros(lengths.shape[0], dtype=_I64)
-    np.cumsum(lengths[:-1], out=offsets[1:])
-    return np.repeat(starts - offsets, lengths) + np.arange(total, dtype=_I64)
-
-
 def _dense_ids(keys: IntArray, n_keys: int) -> tuple[IntArray, IntArray]:
     """``np.unique(keys, return_inverse=True)`` for keys in ``[0, n_keys)``.
 
@@ -144,7 +135,7 @@ def item_index(labels: Labels, order: int) -> ItemIndex:
     row_end = np.repeat(indptr[1:], row_len)
     per_p = row_end - np.arange(nnz, dtype=_I64)
     first = np.repeat(np.arange(nnz, dtype=_I64), per_p)
-    second = _segment_positions(np.arange(nnz, dtype=_I64), per_p)
+    second = segment_positions(np.arange(nnz, dtype=_I64), per_p)
     n_labels = labels.n_classes
     keys = indices[first] * n_labels + indices[second]
     uniq, inverse = _dense_ids(keys, n_labels * n_labels)
@@ -210,9 +201,7 @@ def batch_picks(
     folds = np.repeat(np.arange(k, dtype=_I64), counts)
     if not ordered or k == 1:
         return folds
-    start = np.zeros(k, dtype=_I64)
-    np.cumsum(counts[:-1], out=start[1:])
-    s_all = np.arange(m, dtype=_I64) - np.repeat(start, counts)
+    s_all = segment_ranks(counts)
     values = desire[folds] - step * s_all
     key = -values * k + level_rank[folds]
     return folds[np.argsort(key, kind="stable")]
@@ -345,7 +334,7 @@ def iterative_folds(
             else:
                 rows_arr = np.array(rows_list, dtype=_I64)
                 starts = row_ptr[rows_arr]
-                touched = row_items[_segment_positions(starts, row_ptr[rows_arr + 1] - starts)]
+                touched = row_items[segment_positions(starts, row_ptr[rows_arr + 1] - starts)]
         else:
             picks = batch_picks(
                 c * w - step * np.array(placed, dtype=_I64),
@@ -362,7 +351,7 @@ def iterative_folds(
             rows_arr = np.asarray(rows, dtype=_I64)
             fold[rows_arr] = picks
             starts = row_ptr[rows_arr]
-            touched = row_items[_segment_positions(starts, row_ptr[rows_arr + 1] - starts)]
+            touched = row_items[segment_positions(starts, row_ptr[rows_arr + 1] - starts)]
         # The item's rows leave every item they hold.
         if touched.shape[0] > n_items:
             key -= np.bincount(touched, minlength=n_items).view(np.uint64) * unit

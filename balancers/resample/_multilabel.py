@@ -19,6 +19,7 @@ import scipy.sparse as sp
 from .._labels import Labels, check_labels
 from .._measures import irlbl, labelsets
 from .._rng import make_rng
+from .._segments import segment_positions, segment_ranks
 from .._validation import check_real, check_seed
 
 __all__ = ["lp_ros", "lp_rus", "ml_ros", "ml_rus"]
@@ -111,10 +112,7 @@ def _gather_rows(
     starts = matrix.indptr[rows].astype(np.int64)
     lengths = matrix.indptr[rows + 1].astype(np.int64) - starts
     entry_pos = np.repeat(np.arange(rows.shape[0], dtype=np.int64), lengths)
-    offsets = np.arange(entry_pos.shape[0], dtype=np.int64) - np.repeat(
-        np.cumsum(lengths) - lengths, lengths
-    )
-    entry_label = matrix.indices[starts[entry_pos] + offsets].astype(np.int64)
+    entry_label = matrix.indices[segment_positions(starts, lengths)].astype(np.int64)
     return entry_pos, entry_label
 
 
@@ -497,13 +495,12 @@ def lp_rus(labels: Any, percentage: float = 25.0, *, seed: int | None = 0) -> In
     if bags.size:
         size = groups.counts[bags]
         bag_of = np.repeat(np.arange(bags.shape[0]), size)
-        member_pos = groups.starts[bags[bag_of]] + (
-            np.arange(bag_of.shape[0]) - np.repeat(np.cumsum(size) - size, size)
-        )
+        within = segment_ranks(size)
+        member_pos = groups.starts[bags[bag_of]] + within
         keys = rng.random(bag_of.shape[0])
         order = np.lexsort((keys, bag_of))  # by bag, then random key
         rank = np.empty_like(order)
-        rank[order] = np.arange(order.shape[0]) - np.repeat(np.cumsum(size) - size, size)
+        rank[order] = within
         chosen = rank < take[bag_of]
         deleted[groups.members[member_pos[chosen]]] = True
     return np.flatnonzero(~deleted).astype(np.int64)
