@@ -223,12 +223,17 @@ class EpochSampler(Sampler[T_co], ABC, Generic[T_co]):
             return itertools.chain.from_iterable(self._chunk_iterators())
         return self._batch_lists(batch_size, drop_last)
 
-    def _chunk_iterators(self) -> Iterator[Iterator[Any]]:
+    def _begin(self) -> tuple[npt.NDArray[np.int64], int]:
+        """Start an iteration: this rank's shard of its epoch and the position to resume from."""
         epoch, offset = self._start()
         shard = self._shard(self.global_indices(epoch))
-        n = int(shard.shape[0])
         self._active = (epoch, offset)
         self._done = offset
+        return shard, offset
+
+    def _chunk_iterators(self) -> Iterator[Iterator[Any]]:
+        shard, offset = self._begin()
+        n = int(shard.shape[0])
         try:
             for start in range(offset, n, _CHUNK):
                 chunk = shard[start : start + _CHUNK].tolist()
@@ -243,11 +248,8 @@ class EpochSampler(Sampler[T_co], ABC, Generic[T_co]):
         self._active = None
 
     def _batch_lists(self, batch_size: int, drop_last: bool) -> Iterator[list[Any]]:
-        epoch, offset = self._start()
-        shard = self._shard(self.global_indices(epoch))
+        shard, offset = self._begin()
         n = int(shard.shape[0])
-        self._active = (epoch, offset)
-        self._done = offset
         step = max(batch_size, (_CHUNK // batch_size) * batch_size)
         stop = n - (n - offset) % batch_size if drop_last else n
         for start in range(offset, stop, step):
