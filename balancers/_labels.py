@@ -314,6 +314,16 @@ def _multiclass(arr: npt.NDArray[Any], name: str) -> Labels:
     )
 
 
+def _reject_non_binary(bad_values: npt.NDArray[Any], name: str) -> None:
+    """Raise the multilabel 0/1 error naming the first of ``bad_values``, if there is one."""
+    if bad_values.size:
+        raise ValueError(
+            f"`{name}` should be a 0/1 indicator matrix for multilabel data, but it contains "
+            f"{bad_values[0].item()!r}. For multiclass labels pass a 1-D array of class ids "
+            "(use .ravel() on a column vector)."
+        )
+
+
 def _multilabel(matrix: sp.csr_array, name: str) -> Labels:
     matrix = sp.csr_array(matrix, copy=True)
     matrix.sum_duplicates()
@@ -326,14 +336,7 @@ def _multilabel(matrix: sp.csr_array, name: str) -> Labels:
         data = data.astype(np.int8)
     if data.size and not np.issubdtype(data.dtype, np.number):
         raise TypeError(f"`{name}` should be a 0/1 matrix, but got dtype {data.dtype}.")
-    bad = (data != 0) & (data != 1)
-    if bad.any():
-        value = data[np.flatnonzero(bad)[0]]
-        raise ValueError(
-            f"`{name}` should be a 0/1 indicator matrix for multilabel data, but it contains "
-            f"{value.item()!r}. For multiclass labels pass a 1-D array of class ids "
-            "(use .ravel() on a column vector)."
-        )
+    _reject_non_binary(data[(data != 0) & (data != 1)], name)
     matrix = sp.csr_array(
         (data.astype(np.int8), matrix.indices.copy(), matrix.indptr.copy()), shape=matrix.shape
     )
@@ -407,14 +410,7 @@ def check_labels(labels: Any, name: str = "labels", *, progress: bool = True) ->
     flat = np.flatnonzero(mask)
     if arr.dtype != np.bool_:
         values = arr.reshape(-1)[flat] if arr.flags.c_contiguous else arr[mask]
-        bad = values != 1
-        if bad.any():
-            value = values[np.flatnonzero(bad)[0]]
-            raise ValueError(
-                f"`{name}` should be a 0/1 indicator matrix for multilabel data, but it contains "
-                f"{value.item()!r}. For multiclass labels pass a 1-D array of class ids "
-                "(use .ravel() on a column vector)."
-            )
+        _reject_non_binary(values[values != 1], name)
     cols = flat % arr.shape[1] if arr.shape[1] else flat
     indptr = np.zeros(arr.shape[0] + 1, dtype=np.int64)
     np.cumsum(np.count_nonzero(mask, axis=1), out=indptr[1:])
