@@ -15,6 +15,8 @@ from imblearn.under_sampling import RandomUnderSampler
 
 from balancers import random_oversample, random_undersample
 from balancers._labels import check_labels
+from balancers._rng import make_rng
+from balancers.resample._random import _uniform_picks
 from balancers.resample._strategy import resolve_sampling_strategy
 
 # 7 of class 2, 4 of class 5, 2 of class 9, in mixed order
@@ -248,3 +250,17 @@ BAD_INPUT = [
 def test_bad_input(call: Any, error: type[Exception], match: str) -> None:
     with pytest.raises(error, match=match):
         call()
+
+
+@pytest.mark.parametrize("n_classes", [5, 100])  # class-by-class loop and the vectorized path
+def test_uniform_picks_follow_one_documented_stream(n_classes: int) -> None:
+    sizes = np.arange(1, n_classes + 1, dtype=np.int64)
+    indptr = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    positions = np.arange(n_classes - 1, -1, -2, dtype=np.int64)  # a subset, not in order
+    draws = (positions % 7 + 1).astype(np.int64)
+    got = _uniform_picks(make_rng(4), indptr, positions, draws)
+    u = make_rng(4).random(int(draws.sum()))
+    size = np.repeat(sizes[positions], draws)
+    expected = np.minimum(np.floor(u * size).astype(np.int64), size - 1)
+    expected += np.repeat(indptr[positions], draws)
+    np.testing.assert_array_equal(got, expected)
