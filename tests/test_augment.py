@@ -585,6 +585,11 @@ def test_dataset_transform_applied_after_augmentation(tmp_path: Path) -> None:
         expected = to_tensor(ds.augment_image(raw[raw_index][0], 2))  # PIL in, then ToTensor
         torch.testing.assert_close(clone, expected)
         assert target == raw[raw_index][1]
+        batch = ds.__getitems__([2, 0, 1])  # the batch path applies the moved transform too
+        for (got, got_target), k in zip(batch, [2, 0, 1], strict=True):
+            want, want_target = ds[k]
+            assert isinstance(got, torch.Tensor) and got_target == want_target
+            torch.testing.assert_close(got, want)
     assert folder.transform is to_tensor  # the caller's dataset is not modified
 
 
