@@ -15,7 +15,7 @@ from .._labels import LabelArray, get_labels
 from .._rng import resolve_seed
 from .._validation import check_choice, check_int, check_seed, describe_value
 from .._validation import check_indices as _check_indices
-from ._images import ImageSpec, array_spec, from_hwc, to_hwc
+from ._images import ImageSpec, from_hwc, to_hwc
 from ._seeding import ItemRandom
 
 __all__ = ["AugmentedDataset"]
@@ -321,23 +321,16 @@ class AugmentedDataset(Dataset[Any]):
             # nothing to augment, or a callable seeded through the global generators per item
             return [self.get(k) for k in ks.tolist()]
         states = self._random.states(self.epoch, ks[augmented])
-        source, post = self._source, self._post
-        out: list[Any] = []
-        append = out.append
+        source = self._source
+        out = []
         for i, aug in zip(self.indices[ks].tolist(), augmented.tolist(), strict=True):
             item = source[i]
-            pair = type(item) is tuple and len(item) == 2  # (image, target): built inline
-            image = item[0] if pair or isinstance(item, _PAIR) else item
+            image = item[0] if isinstance(item, _PAIR) else item
             if aug:
                 next(states)
-                spec = array_spec(image)  # HWC uint8/float32 arrays pass as they are
-                if spec is None:
-                    image, spec = to_hwc(image)
+                image, spec = to_hwc(image)  # no copy or check for HWC uint8/float32 arrays
                 image = _image_of(transform(image=image), spec)
-            if pair:
-                append((image if post is None else post(image), item[1]))
-            else:
-                append(self._served(item, image, True))
+            out.append(self._served(item, image, True))
         return out
 
     def _batch_keys(self, keys: Any) -> npt.NDArray[np.int64] | None:
