@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from ._keysort import argsort_keys
+
 __all__ = ["AliasTable", "WeightGroups", "WeightedPermutation", "WithReplacement"]
 
 _CHUNK = 1 << 22
@@ -198,12 +200,14 @@ class WeightedPermutation:
     drawn. When the weights form few groups (:class:`WeightGroups`) the keys of each group are
     generated already sorted (Renyi's representation of exponential order statistics) with the
     members in uniformly random order, and the groups are merged by a run-aware stable sort,
-    which is faster than sorting random keys.
+    which is faster than sorting random keys. Other keys are ordered by a sort of packed 64-bit
+    integers (:func:`balancers._keysort.argsort_keys`), exactly as a stable ``argsort``.
     """
 
     def __init__(
         self, weights: npt.NDArray[np.float64], groups: WeightGroups | None = None
     ) -> None:
+        self.n_items = int(weights.shape[0])
         self.positive = np.flatnonzero(weights > 0)
         self.weights = weights[self.positive]
         self.groups = groups
@@ -221,25 +225,31 @@ class WeightedPermutation:
             return rng.permutation(groups.members).astype(np.int64)
         if groups is not None:
             keys = np.empty(groups.members.shape[0], dtype=np.float64)
-            members = np.empty_like(groups.members)
+            shuffled = np.empty_like(groups.members)
             for g, group_weight in enumerate(groups.values.tolist()):
                 a, b = int(groups.starts[g]), int(groups.starts[g + 1])
                 gaps = rng.standard_exponential(b - a)
                 gaps /= np.arange(b - a, 0, -1, dtype=np.float64)
                 np.cumsum(gaps, out=keys[a:b])
                 keys[a:b] /= group_weight
-                members[a:b] = rng.permutation(groups.members[a:b])
-            stable = True  # timsort merges the sorted runs
+                shuffled[a:b] = rng.permutation(groups.members[a:b])
+            members: npt.NDArray[np.int64] | None = shuffled
+            stable = True
         else:
             keys = np.asarray(rng.standard_exponential(self.weights.shape[0]), dtype=np.float64)
             keys /= self.weights
-            members = self.positive
+            # with every weight positive, the items are their own positions
+            members = None if self.positive.shape[0] == self.n_items else self.positive
             stable = False
         if size < keys.shape[0]:
             part = np.argpartition(keys, size - 1)[:size]
-            order = part[np.argsort(keys[part])]
+            order = part[argsort_keys(keys[part])]
         else:
-            order = np.argsort(keys, kind="stable") if stable else np.argsort(keys)
+            # timsort merges the sorted runs of the groups; random keys go through a sort of
+            # packed integers (balancers._keysort)
+            order = np.argsort(keys, kind="stable") if stable else argsort_keys(keys)
+        if members is None:
+            return order.astype(np.int64, copy=False)
         return members[order].astype(np.int64, copy=False)
 
 

@@ -16,6 +16,7 @@ from scipy import stats
 from torch.utils.data import DataLoader, WeightedRandomSampler
 
 from balancers import WeightedSampler, sample_weights, weighted_random_sampler
+from balancers._keysort import argsort_keys
 from tests._harness import (
     IndexDataset,
     check_shards,
@@ -133,6 +134,31 @@ def test_without_replacement_is_successive_sampling(grouped: bool) -> None:
     # P(second = j) = sum_i p_i * p_j / (1 - p_i)
     p2 = np.array([sum(p[i] * p[j] / (1 - p[i]) for i in range(4) if i != j) for j in range(4)])
     assert stats.chisquare(seconds[:4], p2 * 6000).pvalue > 1e-3
+
+
+_KEY_VALUES = st.one_of(
+    st.floats(min_value=0.0, max_value=1e300),
+    st.sampled_from([0.0, 1.0, 1.0 + 2.0**-52, 1.0 + 2.0**-51, 5e-324, float("inf")]),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_KEY_VALUES, min_size=0, max_size=300))
+def test_argsort_keys_is_a_stable_argsort(values: list[float]) -> None:
+    keys = np.asarray(values, dtype=np.float64)
+    np.testing.assert_array_equal(argsort_keys(keys), np.argsort(keys, kind="stable"))
+
+
+@pytest.mark.parametrize("spread", [0.0, 1e-6, 50.0])
+def test_argsort_keys_repairs_equal_truncated_keys(spread: float) -> None:
+    # 2**17 keys leave 47 bits for the key: over a wide range of exponents the packed keys are
+    # truncated, and near-equal keys (a few ulps apart) share a truncated key
+    rng = np.random.default_rng(0)
+    base = np.exp(rng.normal(0.0, spread, 1 << 16)) if spread else np.ones(1 << 16)
+    ulps = rng.integers(0, 4, base.shape[0]).astype(np.float64)
+    keys = np.concatenate([base * (1.0 + ulps * 2.0**-52), rng.permutation(base)])
+    keys[::97] = 0.0
+    np.testing.assert_array_equal(argsort_keys(keys), np.argsort(keys, kind="stable"))
 
 
 def test_no_size_cap_above_torch_multinomial_limit() -> None:
