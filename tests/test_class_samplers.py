@@ -123,6 +123,23 @@ def test_distinct_rows(n_items: int, k: int) -> None:
     assert rows.min() >= 0 and rows.max() < n_items
 
 
+@pytest.mark.parametrize(("n_items", "k"), [(12, 3), (12, 6), (12, 7)])  # k * k <= 4 n and above
+def test_distinct_rows_are_uniform_subsets_in_random_order(n_items: int, k: int) -> None:
+    rows = distinct_rows(np.random.default_rng(1), 6000, n_items, k)
+    uniform = np.full(n_items, 1.0 / n_items)
+    for column in (rows[:, 0], rows[:, -1]):  # each position holds any item equally often
+        counts = np.bincount(column, minlength=n_items)
+        assert chisquare(counts, uniform * rows.shape[0]).pvalue > 1e-3
+    # every 2-subset {i, j} appears together equally often: k(k-1)/(n(n-1)) of the rows
+    sets = np.zeros((n_items, n_items))
+    for row in rows[:2000].tolist():
+        for i in row:
+            sets[i, row] += 1
+    pairs = sets[np.triu_indices(n_items, 1)]
+    expected = 2000 * k * (k - 1) / (n_items * (n_items - 1))
+    assert chisquare(pairs, np.full(pairs.shape, expected)).pvalue > 1e-3
+
+
 # ---------------------------------------------------------------------- ClassBalancedSampler
 @pytest.mark.parametrize(
     ("q", "expected"),

@@ -23,10 +23,11 @@ def distinct_rows(
     """``(n_rows, k)`` array whose rows are uniform random k-subsets of ``range(n_items)``, in
     random order.
 
-    Few collisions expected (``k * k <= n_items``): independent draws, rows with a repeat drawn
-    again. Otherwise: the ``k`` smallest of ``n_items`` random keys per row, in chunks of rows.
+    Up to ``k * k <= 4 * n_items`` (at most ~86% of rows repeat an item): independent draws,
+    rows with a repeat drawn again, about ``k / (1 - P(repeat))`` draws per row. Otherwise: the
+    ``k`` smallest of ``n_items`` random keys per row, in chunks of rows.
     """
-    if k * k <= n_items:
+    if k * k <= 4 * n_items:
         out = rng.integers(0, n_items, size=(n_rows, k), dtype=np.int64)
         bad = np.arange(n_rows)
         while bad.size:
