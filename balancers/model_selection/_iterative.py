@@ -97,6 +97,11 @@ class ItemIndex:
             self.item_ptr, self.item_rows = inverted
             self.counts = np.diff(self.item_ptr)
 
+    def items_of(self, rows: IntArray) -> IntArray:
+        """The items of ``rows``, row after row (with repeats across rows)."""
+        starts = self.row_ptr[rows]
+        return self.row_items[segment_positions(starts, self.row_ptr[rows + 1] - starts)]
+
 
 def _dense_ids(keys: IntArray, n_keys: int) -> tuple[IntArray, IntArray]:
     """``np.unique(keys, return_inverse=True)`` for keys in ``[0, n_keys)``.
@@ -282,29 +287,25 @@ def iterative_folds(
             rows = item_rows[a:b]
             placed = zero
             packed = [c * ws + s - r for ws, s, r in zip(weight_span, shared, rank, strict=True)]
-        elif c <= _SMALL_ITEM:
-            rows = []
-            placed = [0] * k
-            item = item_rows[a:b]
-            for r, j in zip(item.tolist(), fold[item].tolist(), strict=True):
-                if j < 0:
-                    rows.append(r)
-                else:
-                    placed[j] += 1
-            packed = [
-                c * ws - p * step_span + s - r
-                for ws, p, s, r in zip(weight_span, placed, shared, rank, strict=True)
-            ]
         else:
             item = item_rows[a:b]
-            f = fold[item]
-            free = f < 0
-            placed = np.bincount(f[~free], minlength=k).tolist()
+            if c <= _SMALL_ITEM:
+                rows = []
+                placed = [0] * k
+                for r, j in zip(item.tolist(), fold[item].tolist(), strict=True):
+                    if j < 0:
+                        rows.append(r)
+                    else:
+                        placed[j] += 1
+            else:
+                f = fold[item]
+                free = f < 0
+                placed = np.bincount(f[~free], minlength=k).tolist()
+                rows = item[free]
             packed = [
                 c * ws - p * step_span + s - r
                 for ws, p, s, r in zip(weight_span, placed, shared, rank, strict=True)
             ]
-            rows = item[free]
         if m == 1:
             j = packed.index(max(packed))
             shared[j] -= step_k
@@ -332,9 +333,7 @@ def iterative_folds(
                     [row_items[row_start[r] : row_start[r + 1]] for r in rows_list]
                 )
             else:
-                rows_arr = np.array(rows_list, dtype=_I64)
-                starts = row_ptr[rows_arr]
-                touched = row_items[segment_positions(starts, row_ptr[rows_arr + 1] - starts)]
+                touched = index.items_of(np.array(rows_list, dtype=_I64))
         else:
             picks = batch_picks(
                 c * w - step * np.array(placed, dtype=_I64),
@@ -350,8 +349,7 @@ def iterative_folds(
                 shared[j] -= step_k * s
             rows_arr = np.asarray(rows, dtype=_I64)
             fold[rows_arr] = picks
-            starts = row_ptr[rows_arr]
-            touched = row_items[segment_positions(starts, row_ptr[rows_arr + 1] - starts)]
+            touched = index.items_of(rows_arr)
         # The item's rows leave every item they hold.
         if touched.shape[0] > n_items:
             key -= np.bincount(touched, minlength=n_items).view(np.uint64) * unit

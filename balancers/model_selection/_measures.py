@@ -10,7 +10,6 @@ import numpy as np
 import numpy.typing as npt
 
 from .._labels import check_labels
-from .._segments import segment_positions
 from .._validation import check_bool, describe_value
 from ._iterative import ItemIndex, item_index
 
@@ -129,9 +128,7 @@ def _check_folds(folds: Any, n: int) -> list[npt.NDArray[np.int64]]:
 
 
 def _fold_positives(index: ItemIndex, fold: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-    starts = index.row_ptr[fold]
-    items = index.row_items[segment_positions(starts, index.row_ptr[fold + 1] - starts)]
-    return np.bincount(items, minlength=index.n_items).astype(np.int64)
+    return np.bincount(index.items_of(fold), minlength=index.n_items).astype(np.int64)
 
 
 def _distribution(
