@@ -18,12 +18,7 @@ def segment_ranks(lengths: npt.NDArray[np.integer]) -> IntArray:
         >>> segment_ranks(np.array([2, 0, 3])).tolist()
         [0, 1, 0, 1, 2]
     """
-    lengths = np.asarray(lengths, dtype=np.int64)
-    total = int(lengths.sum())
-    if total == 0:
-        return np.zeros(0, dtype=np.int64)
-    starts = np.cumsum(lengths) - lengths
-    return np.arange(total, dtype=np.int64) - np.repeat(starts, lengths)
+    return segment_positions(np.zeros(len(lengths), dtype=np.int64), lengths)
 
 
 def segment_positions(

@@ -326,18 +326,12 @@ class ItemRandom:
     def install(self, entry: Entry) -> None:
         """Put both generators in the state ``entry`` of an item of the current epoch (the last
         one given to :meth:`plan`, :meth:`words` or :meth:`reseed`)."""
-        hi, lo, doubles = entry
-        words = self._state_words
-        if words is not None:
-            words[0] = lo
-            words[1] = hi
-            self._has_uint32.value = 0  # type: ignore[union-attr]
+        hi, lo, _ = entry
+        if self._writer is not None:
+            self._writer.write(hi, lo)
         else:
             _set_state(self.bit_generator, (hi << 64) | lo, self._inc)
-        py_random = self.py_random
-        py_random._entry = entry
-        py_random._words_of = None
-        py_random.__dict__["random"] = itertools.chain(doubles, py_random._tail).__next__
+        self.py_random.install(entry)
 
     def states(self, epoch: int, ks: npt.NDArray[np.int64]) -> Iterator[None]:
         """Put both generators in the state of ``ks[0]``, ``ks[1]``, ... of ``epoch``, one item
