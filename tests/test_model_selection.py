@@ -36,6 +36,18 @@ from balancers.model_selection._iterative import (
 # ----------------------------------------------------------------------------- reference
 
 
+def _row_items(y: np.ndarray, order: int) -> list[list[tuple[int, ...]]]:
+    """The items of each row: its labels (order 1) or label pairs with repeats (order 2)."""
+    row_items: list[list[tuple[int, ...]]] = []
+    for r in range(y.shape[0]):
+        labels = [int(a) for a in np.flatnonzero(y[r])]
+        if order == 1:
+            row_items.append([(a,) for a in labels])
+        else:
+            row_items.append(list(itertools.combinations_with_replacement(labels, 2)))
+    return row_items
+
+
 def reference_folds(y: np.ndarray, weights: list[int], order: int = 1) -> np.ndarray:
     """Sechidis et al. (2011) / Szymański & Kajdanowicz (2017), one example at a time.
 
@@ -46,13 +58,7 @@ def reference_folds(y: np.ndarray, weights: list[int], order: int = 1) -> np.nda
     n = y.shape[0]
     w = np.asarray(weights, dtype=np.int64)
     step = int(w.sum())
-    row_items: list[list[tuple[int, ...]]] = []
-    for r in range(n):
-        labels = [int(a) for a in np.flatnonzero(y[r])]
-        if order == 1:
-            row_items.append([(a,) for a in labels])
-        else:
-            row_items.append(list(itertools.combinations_with_replacement(labels, 2)))
+    row_items = _row_items(y, order)
     items = sorted({c for its in row_items for c in its})
     remaining = {c: sum(c in its for its in row_items) for c in items}
     desire = {c: remaining[c] * w for c in items}
@@ -91,13 +97,7 @@ def reference_shuffled_folds(
     n, n_labels = y.shape
     w = np.asarray(weights, dtype=np.int64)
     k, step = w.shape[0], int(w.sum())
-    row_items: list[list[tuple[int, ...]]] = []
-    for r in range(n):
-        labels = [int(a) for a in np.flatnonzero(y[r])]
-        if order == 1:
-            row_items.append([(a,) for a in labels])
-        else:
-            row_items.append(list(itertools.combinations_with_replacement(labels, 2)))
+    row_items = _row_items(y, order)
     if order == 1:
         items = [(a,) for a in range(n_labels)]  # every column is an item, even an empty one
     else:
