@@ -324,8 +324,9 @@ class AugmentedDataset(Dataset[Any]):
         source, post = self._source, self._post
         out: list[Any] = []
         append = out.append
-        # The common case is inlined: (image, target) tuples whose image is an HWC uint8 or
-        # float32 array that the pipeline returns with the same dtype and rank.
+        # The common case is inlined (the results of _image_of and _served, without the
+        # calls): (image, target) tuples whose image is an HWC uint8 or float32 array that the
+        # pipeline returns with the same dtype and rank.
         for i, aug in zip(self.indices[ks].tolist(), augmented.tolist(), strict=True):
             item = source[i]
             pair = type(item) is tuple and len(item) == 2
