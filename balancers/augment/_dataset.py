@@ -15,7 +15,7 @@ from .._labels import LabelArray, get_labels
 from .._rng import resolve_seed
 from .._validation import check_choice, check_int, check_seed, describe_value
 from .._validation import check_indices as _check_indices
-from ._images import ImageSpec, array_spec, from_hwc, to_hwc
+from ._images import ImageSpec, from_hwc, to_hwc
 from ._seeding import ItemRandom
 
 __all__ = ["AugmentedDataset"]
@@ -321,36 +321,16 @@ class AugmentedDataset(Dataset[Any]):
             # nothing to augment, or a callable seeded through the global generators per item
             return [self.get(k) for k in ks.tolist()]
         states = self._random.states(self.epoch, ks[augmented])
-        source, post = self._source, self._post
-        out: list[Any] = []
-        append = out.append
-        # The common case is inlined (the results of _image_of and _served, without the
-        # calls): (image, target) tuples whose image is an HWC uint8 or float32 array that the
-        # pipeline returns with the same dtype and rank.
+        source = self._source
+        out = []
         for i, aug in zip(self.indices[ks].tolist(), augmented.tolist(), strict=True):
             item = source[i]
-            pair = type(item) is tuple and len(item) == 2
-            image = item[0] if pair or isinstance(item, _PAIR) else item
+            image = item[0] if isinstance(item, _PAIR) else item
             if aug:
                 next(states)
-                spec = array_spec(image)  # arrays that need no conversion, else None
-                if spec is None:
-                    image, spec = to_hwc(image)
-                result = transform(image=image)
-                got = result.get("image") if type(result) is dict else None
-                if (
-                    type(got) is np.ndarray
-                    and got.dtype is spec.dtype
-                    and got.ndim == spec.ndim
-                    and spec.kind == "numpy"
-                ):
-                    image = got
-                else:
-                    image = _image_of(result, spec)
-            if pair:
-                append((image if post is None else post(image), item[1]))
-            else:
-                append(self._served(item, image, True))
+                image, spec = to_hwc(image)  # no copy or check for HWC uint8/float32 arrays
+                image = _image_of(transform(image=image), spec)
+            out.append(self._served(item, image, True))
         return out
 
     def _batch_keys(self, keys: Any) -> npt.NDArray[np.int64] | None:
