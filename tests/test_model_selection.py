@@ -48,6 +48,25 @@ def _row_items(y: np.ndarray, order: int) -> list[list[tuple[int, ...]]]:
     return row_items
 
 
+def _place(
+    r: int,
+    j: int,
+    fold: np.ndarray,
+    total: np.ndarray,
+    desire: dict[Any, np.ndarray],
+    remaining: dict[Any, int],
+    items: Any,
+    step: int,
+) -> None:
+    """Put row ``r`` (holding ``items``) in fold ``j`` and update the references' counters."""
+    fold[r] = j
+    total[j] -= step
+    for c in items:
+        desire[c] = desire[c].copy()
+        desire[c][j] -= step
+        remaining[c] -= 1
+
+
 def reference_folds(y: np.ndarray, weights: list[int], order: int = 1) -> np.ndarray:
     """Sechidis et al. (2011) / Szymański & Kajdanowicz (2017), one example at a time.
 
@@ -71,13 +90,7 @@ def reference_folds(y: np.ndarray, weights: list[int], order: int = 1) -> np.nda
                 continue
             best = np.flatnonzero(desire[c] == desire[c].max())
             best = best[total[best] == total[best].max()]
-            j = int(best[0])
-            fold[r] = j
-            total[j] -= step
-            for c2 in row_items[r]:
-                desire[c2] = desire[c2].copy()
-                desire[c2][j] -= step
-                remaining[c2] -= 1
+            _place(r, int(best[0]), fold, total, desire, remaining, row_items[r], step)
     for r in range(n):
         if fold[r] < 0:
             j = int(np.flatnonzero(total == total.max())[0])
@@ -125,12 +138,7 @@ def reference_shuffled_folds(
         if len(rows) > 1:
             picks = rng.permutation(picks)
         for r, j in zip(rows, picks.tolist(), strict=True):
-            fold[r] = j
-            total[j] -= step
-            for c2 in row_items[r]:
-                desire[c2] = desire[c2].copy()
-                desire[c2][j] -= step
-                remaining[c2] -= 1
+            _place(r, j, fold, total, desire, remaining, row_items[r], step)
     empty = np.flatnonzero(fold < 0)
     if empty.shape[0]:
         rank = rng.permutation(k)
