@@ -496,7 +496,7 @@ def lp_rus(labels: Any, percentage: float = 25.0, *, seed: int | None = 0) -> In
         size = groups.counts[bags]
         bag_of = np.repeat(np.arange(bags.shape[0]), size)
         within = segment_ranks(size)
-        member_pos = groups.starts[bags[bag_of]] + within
+        member_pos = segment_positions(groups.starts[bags], size)
         keys = rng.random(bag_of.shape[0])
         order = np.lexsort((keys, bag_of))  # by bag, then random key
         rank = np.empty_like(order)
