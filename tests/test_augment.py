@@ -27,7 +27,7 @@ from balancers.augment import (
     oversample_with_augmentation,
     to_hwc,
 )
-from balancers.augment._images import array_spec
+from balancers.augment._images import array_spec, batch_spec
 from balancers.augment._seeding import PREFILL, ItemRandom, StreamRandom
 
 REPO = Path(__file__).resolve().parents[1]
@@ -454,6 +454,55 @@ def test_array_spec_takes_only_contiguous_uint8_or_float32_arrays() -> None:
         assert array_spec(image) is None
     arr, spec = to_hwc(view)
     assert arr.flags.c_contiguous and spec.kind == "numpy"
+
+
+def test_batch_spec_needs_one_dtype_and_rank_of_contiguous_arrays() -> None:
+    u8 = np.zeros((3, 4, 3), np.uint8)
+    assert batch_spec([u8, u8.copy()]) == array_spec(u8)
+    f32 = np.zeros((3, 4), np.float32)
+    assert batch_spec([f32] * 3) == array_spec(f32)
+    assert batch_spec([]) is None
+    for other in (
+        np.zeros((3, 4, 3), np.float32),  # another dtype
+        np.zeros((3, 4), np.uint8),  # another rank
+        u8[:, ::-1],  # not contiguous
+        torch.zeros(3, 3, 4, dtype=torch.uint8),
+        Image.new("RGB", (4, 3)),
+    ):
+        assert batch_spec([u8, other]) is None and batch_spec([other, u8]) is None
+
+
+class _SomeFloat:
+    """A seeded transform that returns a float32 image for some items and a flipped uint8 copy
+    for the others (or, with ``wrap``, something that is not a dict)."""
+
+    def __init__(self, wrap: bool = False) -> None:
+        self.wrap = wrap
+
+    def set_random_state(self, generator: np.random.Generator, py_random: random.Random) -> None:
+        self.py_random = py_random
+
+    def __call__(self, *, image: np.ndarray) -> Any:
+        x = self.py_random.random()
+        out = image.astype(np.float32) * x if x < 0.5 else image[::-1].copy()
+        return [out] if self.wrap else {"image": out, "extra": 1}
+
+
+def test_batches_whose_pipeline_changes_the_kind_of_some_images() -> None:
+    images = noise_images(6, (4, 4, 3))
+    base = Images(images, list(range(6)))
+    indices = [*range(6)] * 4
+    ds = AugmentedDataset(base, indices, _SomeFloat(), seed=2)
+    keys = list(range(24))[::-1]
+    got = ds.__getitems__(keys)
+    _same(got, [ds[k] for k in keys])
+    # the uint8 input comes back as uint8 whatever dtype the pipeline returned
+    assert {item[0].dtype for item in got} == {np.dtype(np.uint8)}
+    flipped = [np.array_equal(got[i][0], images[indices[k]][::-1]) for i, k in enumerate(keys)]
+    assert 0 < sum(flipped[:18]) < 18  # both kinds of result among the augmented items
+    bad = AugmentedDataset(base, [0, 0, 1, 1], _SomeFloat(wrap=True))
+    with pytest.raises(TypeError, match=r"albumentations convention transform\(image=array\)"):
+        bad.__getitems__([0, 1, 2, 3])
 
 
 @settings(max_examples=25, deadline=None)

@@ -15,7 +15,7 @@ from .._labels import LabelArray, get_labels
 from .._rng import resolve_seed
 from .._validation import check_choice, check_int, check_seed, describe_value
 from .._validation import check_indices as _check_indices
-from ._images import ImageSpec, from_hwc, to_hwc
+from ._images import ImageSpec, batch_spec, from_hwc, to_hwc
 from ._seeding import ItemRandom
 
 __all__ = ["AugmentedDataset"]
@@ -119,6 +119,18 @@ def _image_of(result: Any, spec: ImageSpec) -> Any:
     elif spec.kind == "numpy" and image.dtype is spec.dtype and image.ndim == spec.ndim:
         return image  # the common case, as from_hwc would return it
     return from_hwc(image, spec)
+
+
+def _same_kind(results: list[Any], spec: ImageSpec) -> list[Any] | None:
+    """The images of pipeline results when every one is a dict holding a numpy array of the
+    dtype and rank of ``spec`` (what :func:`_image_of` returns as is), else None."""
+    if not all(type(result) is dict for result in results):
+        return None
+    images = [result.get("image") for result in results]
+    dtype, ndim, array = spec.dtype, spec.ndim, np.ndarray
+    if all(type(x) is array and x.dtype is dtype and x.ndim == ndim for x in images):
+        return images
+    return None
 
 
 class _Items(Dataset[Any]):
@@ -320,18 +332,36 @@ class AugmentedDataset(Dataset[Any]):
         if not augmented.any() or transform is None or not self._random.bind(transform):
             # nothing to augment, or a callable seeded through the global generators per item
             return [self.get(k) for k in ks.tolist()]
-        states = self._random.states(self.epoch, ks[augmented])
         source = self._source
-        out = []
-        for i, aug in zip(self.indices[ks].tolist(), augmented.tolist(), strict=True):
-            item = source[i]
-            image = item[0] if isinstance(item, _PAIR) else item
-            if aug:
-                next(states)
-                image, spec = to_hwc(image)  # no copy or check for HWC uint8/float32 arrays
-                image = _image_of(transform(image=image), spec)
-            out.append(self._served(item, image, True))
-        return out
+        items = [source[i] for i in self.indices[ks].tolist()]
+        images = [item[0] if isinstance(item, _PAIR) else item for item in items]
+        flags = augmented.tolist()
+        inputs = [image for image, aug in zip(images, flags, strict=True) if aug]
+        # The usual batch, arrays of one dtype and rank, goes through without per-item checks.
+        spec = batch_spec(inputs)
+        if spec is None:
+            converted = [to_hwc(image) for image in inputs]
+            inputs = [arr for arr, _ in converted]
+            specs = [s for _, s in converted]
+        else:
+            specs = [spec] * len(inputs)
+        # The loop that calls the pipeline does nothing else: work placed between pipeline
+        # calls costs several times what the same work costs in a loop of its own.
+        states = self._random.states(self.epoch, ks[augmented])
+        results = [transform(image=arr) for _, arr in zip(states, inputs, strict=True)]
+        outputs = None if spec is None else _same_kind(results, spec)
+        if outputs is None:
+            outputs = [_image_of(r, s) for r, s in zip(results, specs, strict=True)]
+        served = iter(outputs)
+        if self._post is None and all(type(item) is tuple and len(item) == 2 for item in items):
+            return [
+                (next(served) if aug else item[0], item[1])
+                for item, aug in zip(items, flags, strict=True)
+            ]
+        return [
+            self._served(item, next(served) if aug else image, True)
+            for item, image, aug in zip(items, images, flags, strict=True)
+        ]
 
     def _batch_keys(self, keys: Any) -> npt.NDArray[np.int64] | None:
         """``keys`` as positions in ``[0, n)``, or None when one of them is not a valid index."""
