@@ -63,6 +63,7 @@ _NP_MIX1 = _U64(_MIX1)
 _NP_MIX2 = _U64(_MIX2)
 _SHIFTS = (_U64(30), _U64(27), _U64(31), _U64(11))
 _STEPS = np.arange(1, PREFILL + 1, dtype=np.uint64) * _NP_GOLDEN
+_TWO_GOLDEN = _U64((2 * _GOLDEN) & _MASK)
 
 
 def _fmix64(z: int) -> int:
@@ -261,6 +262,7 @@ class ItemRandom:
         self.py_random = StreamRandom()
         self._epoch: int | None = None
         self._key = 0
+        self._offsets = np.zeros((2, 1), np.uint64)
         self._inc = 1
         self._attach()
 
@@ -286,6 +288,9 @@ class ItemRandom:
         if self._epoch != epoch:
             words = make_rng(self.seed, epoch).integers(0, 2**64, size=2, dtype=np.uint64)
             self._key = int(words[0])
+            self._offsets = np.array(
+                [[(self._key + _GOLDEN) & _MASK], [(self._key + 2 * _GOLDEN) & _MASK]], np.uint64
+            )
             self._inc = (int(words[1]) << 1 | 1) & ((1 << 128) - 1)
             self._epoch = epoch
             if self._writer is not None:
@@ -309,19 +314,17 @@ class ItemRandom:
         doubles of its ``random()`` stream.
         """
         self._epoch_key(epoch)
-        base = ks.astype(np.uint64) * _U64(2) + _U64(1)
-        base *= _NP_GOLDEN
-        base += _U64(self._key)
-        lo = base + _NP_GOLDEN
-        hi = _fmix64_array(base)
-        lo = _fmix64_array(lo)
-        z = _fmix64_array(lo[:, None] + _STEPS) >> _SHIFTS[3]
-        doubles = z.astype(np.float64)
-        doubles *= _UNIT
+        # Row 0: key + (2k + 1) * G, row 1: key + (2k + 2) * G; mixed, the words (hi, lo).
+        words = ks.astype(np.uint64) * _TWO_GOLDEN + self._offsets
+        hi, lo = _fmix64_array(words)
+        z = _fmix64_array(lo[:, None] + _STEPS)
+        z >>= _SHIFTS[3]
+        doubles = z * _UNIT  # float64, exact: z < 2**53
         # Rows as views: a draw makes its Python float when it is taken, not before.
         flat = memoryview(doubles.reshape(-1))
         rows = [flat[a : a + PREFILL] for a in range(0, len(flat), PREFILL)]
-        return list(zip(hi.tolist(), lo.tolist(), rows, strict=True))
+        his, los = words.tolist()
+        return list(zip(his, los, rows, strict=True))
 
     def install(self, entry: Entry) -> None:
         """Put both generators in the state ``entry`` of an item of the current epoch (the last
@@ -349,8 +352,7 @@ class ItemRandom:
             words[0] = entry[1]
             words[1] = entry[0]
             has_uint32.value = 0
-            py_random._entry = entry
-            py_random._words_of = None
+            py_random._entry = entry  # a new tuple: getrandbits restarts its words
             py_dict["random"] = chain(entry[2], tail).__next__
             yield
 
