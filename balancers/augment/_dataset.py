@@ -345,8 +345,8 @@ class AugmentedDataset(Dataset[Any]):
             specs = [s for _, s in converted]
         else:
             specs = [spec] * len(inputs)
-        # The loop that calls the pipeline does nothing else: work placed between pipeline
-        # calls costs several times what the same work costs in a loop of its own.
+        # The loop that calls the pipeline only installs each item's random state; checks and
+        # conversions run in loops of their own before and after it.
         states = self._random.states(self.epoch, ks[augmented])
         results = [transform(image=arr) for _, arr in zip(states, inputs, strict=True)]
         outputs = None if spec is None else _same_kind(results, spec)
