@@ -316,7 +316,7 @@ class ItemRandom:
         self._epoch_key(epoch)
         # Row 0: key + (2k + 1) * G, row 1: key + (2k + 2) * G; mixed, the words (hi, lo).
         words = ks.astype(np.uint64) * _TWO_GOLDEN + self._offsets
-        hi, lo = _fmix64_array(words)
+        lo = _fmix64_array(words)[1]
         z = _fmix64_array(lo[:, None] + _STEPS)
         z >>= _SHIFTS[3]
         doubles = z * _UNIT  # float64, exact: z < 2**53
