@@ -124,9 +124,7 @@ def _image_of(result: Any, spec: ImageSpec) -> Any:
 def _same_kind(results: list[Any], spec: ImageSpec) -> list[Any] | None:
     """The images of pipeline results when every one is a dict holding a numpy array of the
     dtype and rank of ``spec`` (what :func:`_image_of` returns as is), else None."""
-    if not all(type(result) is dict for result in results):
-        return None
-    images = [result.get("image") for result in results]
+    images = [result.get("image") if type(result) is dict else None for result in results]
     dtype, ndim, array = spec.dtype, spec.ndim, np.ndarray
     if all(type(x) is array and x.dtype is dtype and x.ndim == ndim for x in images):
         return images
@@ -353,11 +351,6 @@ class AugmentedDataset(Dataset[Any]):
         if outputs is None:
             outputs = [_image_of(r, s) for r, s in zip(results, specs, strict=True)]
         served = iter(outputs)
-        if self._post is None and all(type(item) is tuple and len(item) == 2 for item in items):
-            return [
-                (next(served) if aug else item[0], item[1])
-                for item, aug in zip(items, flags, strict=True)
-            ]
         return [
             self._served(item, next(served) if aug else image, True)
             for item, image, aug in zip(items, images, flags, strict=True)
