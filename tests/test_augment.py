@@ -28,7 +28,7 @@ from balancers.augment import (
     to_hwc,
 )
 from balancers.augment._images import array_spec, batch_spec
-from balancers.augment._seeding import PREFILL, ItemRandom, StreamRandom
+from balancers.augment._seeding import PREFILL, ItemGenerator, ItemRandom, StreamRandom
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -377,16 +377,89 @@ def test_planned_states_equal_lazy_ones(seed: int, epoch: int, ks: list[int]) ->
     planned, lazy = ItemRandom(seed), ItemRandom(seed)
     draws = PREFILL + 4  # past the prefilled doubles
     entries = planned.plan(epoch, np.asarray(ks, dtype=np.int64))
-    states = planned.states(epoch, np.asarray(ks, dtype=np.int64))
-    for k, (hi, lo, row) in zip(ks, entries, strict=True):
+    for k, entry in zip(ks, entries, strict=True):
+        hi, lo, row = entry
         assert (hi, lo) == lazy.words(epoch, k) and len(row) == PREFILL
-        next(states)
+        planned.install(entry)
         a = [planned.py_random.random() for _ in range(draws)], planned.generator.random()
         lazy.reseed(epoch, k)
         b = [lazy.py_random.random() for _ in range(draws)], lazy.generator.random()
         assert a == b
         assert all(0.0 <= x < 1.0 for x in a[0])
         assert list(row) == a[0][:PREFILL]
+
+
+class Doubles:
+    """Draws ``counts[i]`` doubles for the ``i``-th item it sees, then one numpy double; the
+    image holds them (zero-padded). ``swallow`` hides a ``StopIteration`` as some code would."""
+
+    def __init__(self, counts: list[int], swallow: bool = False) -> None:
+        self.counts, self.swallow, self.calls = counts, swallow, 0
+        self.random_generator = np.random.default_rng(0)
+        self.py_random = random.Random(0)
+
+    def set_random_state(self, generator: np.random.Generator, py_random: random.Random) -> None:
+        self.random_generator, self.py_random = generator, py_random
+
+    def __call__(self, *, image: int) -> dict[str, Any]:
+        count = self.counts[image]
+        self.calls += 1
+        values = []
+        for _ in range(count):
+            try:
+                values.append(self.py_random.random())
+            except StopIteration:
+                if not self.swallow:
+                    raise
+                values.append(-1.0)
+        values.append(self.random_generator.random())
+        return {"image": values + [0.0] * (2 * PREFILL + 2 - len(values))}
+
+
+@pytest.mark.parametrize("swallow", [False, True])
+def test_run_equals_whole_streams_when_items_draw_past_the_prefilled_doubles(
+    swallow: bool,
+) -> None:
+    ks = np.arange(10, 16, dtype=np.int64)
+    counts = [3, PREFILL - 1, 0, 5, 2, 1]
+    reference = ItemRandom(7)
+    transform = Doubles(counts)
+    reference.bind(transform)
+    want = []
+    for k, image in zip(ks.tolist(), range(6), strict=True):
+        reference.reseed(2, k)
+        want.append(transform(image=image))
+    r = ItemRandom(7)
+    fast = Doubles(counts, swallow)
+    r.bind(fast)
+    assert r.run(fast, 2, ks, range(6)) == want
+    assert fast.calls == 6 and not r.whole_streams  # all within the prefilled doubles
+    for count in (PREFILL, PREFILL + 1, 2 * PREFILL):  # the item at position 1 reaches the end
+        fast.counts = transform.counts = [3, count, 0, 5, 2, 1]
+        for k, image in zip(ks.tolist(), range(6), strict=True):
+            reference.reseed(2, k)
+            want[image] = transform(image=image)
+        r = ItemRandom(7)
+        r.bind(fast)
+        fast.calls = 0
+        assert r.run(fast, 2, ks, range(6)) == want
+        assert r.whole_streams  # later batches draw from whole streams at once
+        assert fast.calls == (7 if swallow or count == PREFILL else 2 + 6)  # all again
+        fast.calls = 0
+        assert r.run(fast, 2, ks, range(6)) == want
+        assert fast.calls == 6
+
+
+def test_run_raises_the_pipeline_error_again() -> None:
+    r = ItemRandom(0)
+
+    def broken(*, image: int) -> dict[str, Any]:
+        if image == 2:
+            raise ValueError("image 2 is broken")
+        return {"image": image}
+
+    with pytest.raises(ValueError, match="image 2 is broken"):
+        r.run(broken, 0, np.arange(4, dtype=np.int64), range(4))
 
 
 def test_stream_random_methods() -> None:
@@ -418,7 +491,7 @@ def test_stream_random_methods() -> None:
 
 def test_state_written_in_memory_equals_the_state_property() -> None:
     fast, slow = ItemRandom(2), ItemRandom(2)
-    slow._state_words = slow._has_uint32 = None  # what another numpy layout falls back to
+    slow._writer = None  # what another numpy layout falls back to
     for r in (fast, slow):
         r.reseed(1, 0)
         r.generator.integers(0, 2**31, dtype=np.int32)  # leaves half a 64-bit draw buffered
@@ -426,7 +499,7 @@ def test_state_written_in_memory_equals_the_state_property() -> None:
         draws = []
         for r in (fast, slow):
             r.reseed(1, k)
-            assert r.bit_generator.state["has_uint32"] == 0
+            assert r.generator.bit_generator.state["has_uint32"] == 0
             draws.append(r.generator.integers(0, 2**31, size=5, dtype=np.int32).tolist())
         reference = np.random.PCG64()
         reference.state = {
@@ -441,6 +514,75 @@ def test_state_written_in_memory_equals_the_state_property() -> None:
     copy.reseed(1, 5)
     fast.reseed(1, 5)
     assert copy.generator.random() == fast.generator.random()
+
+
+def test_numpy_state_is_written_when_an_item_first_uses_the_generator() -> None:
+    r = ItemRandom(3)
+    gen = r.generator
+    assert isinstance(gen, ItemGenerator) and isinstance(gen, np.random.Generator)
+    assert np.random.default_rng(gen) is gen
+    r.reseed(0, 1)
+    first = gen.random(4).tolist()  # the item's state, then 4 draws
+    r.reseed(0, 2)
+    untouched = r.bit_generator.state["state"]["state"]  # read past the generator: no sync
+    assert untouched != r.state_int(0, 2)
+    assert gen.bit_generator.state["state"]["state"] == r.state_int(0, 2)  # synced on use
+    r.reseed(0, 1)
+    assert gen.random(2).tolist() + gen.random(2).tolist() == first  # synced once per item
+    entry = (*r.words(0, 1), [])
+    r.install(entry)
+    assert gen.random(4).tolist() == first
+    r.install(entry)  # the same entry again starts from its state
+    assert gen.random(4).tolist() == first
+    # rebuilt from a pickle: alone, a plain generator; with its ItemRandom, synced again
+    alone = pickle.loads(pickle.dumps(gen))
+    assert type(alone) is ItemGenerator and isinstance(alone.random(), float)
+    copy = pickle.loads(pickle.dumps(r))
+    copy.reseed(0, 1)
+    assert copy.generator.random(4).tolist() == first
+
+
+class SometimesNumpy:
+    """Draws from numpy for about half of the items only (decided by a Python-side draw)."""
+
+    def __init__(self) -> None:
+        self.random_generator = np.random.default_rng(0)
+        self.py_random = random.Random(0)
+
+    def set_random_state(self, generator: np.random.Generator, py_random: random.Random) -> None:
+        self.random_generator, self.py_random = generator, py_random
+
+    def __call__(self, *, image: np.ndarray) -> dict[str, Any]:
+        values = [self.py_random.random()]
+        if values[0] < 0.5:
+            values += self.random_generator.random(3).tolist()
+        raw = np.asarray(values + [0.0] * (4 - len(values))).view(np.uint8)
+        return {"image": raw.reshape(4, 8, 1)}  # the float64 draws, as uint8 bytes
+
+
+def test_items_that_skip_numpy_leave_the_next_item_its_own_state() -> None:
+    base = Images(noise_images(3, (4, 4, 3)), [0, 1, 2])
+    ds = AugmentedDataset(base, [0, 1, 2] * 8, SometimesNumpy(), augment="all", seed=4)
+    ds.set_epoch(2)
+    batch = ds.__getitems__(list(range(24)))
+    _same(batch, [ds[k] for k in range(24)])
+    _same(batch, [ds[k] for k in reversed(range(24))][::-1])
+    reference = ItemRandom(4)
+    used = 0
+    for k, (image, _) in enumerate(batch):
+        values = np.ascontiguousarray(image).reshape(-1).view(np.float64)
+        if values[0] < 0.5:
+            used += 1
+            bits = np.random.PCG64()
+            bits.state = {
+                "bit_generator": "PCG64",
+                "state": {"state": reference.state_int(2, k), "inc": reference._inc},
+                "has_uint32": 0,
+                "uinteger": 0,
+            }
+            expected = np.random.Generator(bits).random(3)
+            np.testing.assert_array_equal(values[1:], expected)
+    assert 0 < used < 24
 
 
 def test_array_spec_takes_only_contiguous_uint8_or_float32_arrays() -> None:

@@ -345,8 +345,7 @@ class AugmentedDataset(Dataset[Any]):
             specs = [spec] * len(inputs)
         # The loop that calls the pipeline only installs each item's random state; checks and
         # conversions run in loops of their own before and after it.
-        states = self._random.states(self.epoch, ks[augmented])
-        results = [transform(image=arr) for _, arr in zip(states, inputs, strict=True)]
+        results = self._random.run(transform, self.epoch, ks[augmented], inputs)
         outputs = None if spec is None else _same_kind(results, spec)
         if outputs is None:
             outputs = [_image_of(r, s) for r, s in zip(results, specs, strict=True)]

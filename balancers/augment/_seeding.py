@@ -21,10 +21,13 @@ Both Python streams are counter-based, so the words and the first :data:`PREFILL
 whole DataLoader batch are computed in one vectorized numpy pass (:meth:`ItemRandom.plan`,
 :meth:`ItemRandom.states`); a single item computes them lazily in Python
 (:meth:`ItemRandom.reseed`), with the same values. ``random()`` is then the C-level ``__next__``
-of an iterator over those doubles, and the PCG64 state is written straight into the bit
-generator's memory (layout checked at start-up; the ``state`` property otherwise). Per item this
-costs about a microsecond, where reseeding a Mersenne Twister (``random.Random.seed``) alone
-costs about 5 microseconds, 5% of a whole pipeline on a 32x32 image.
+of an iterator over those doubles. Installing an item is two attribute stores on the
+``random.Random``; the numpy side follows it: the pipeline's generator is an
+:class:`ItemGenerator`, which writes the item's PCG64 state straight into the bit generator's
+memory (layout checked at start-up; the ``state`` property otherwise) the first time the item
+uses it. Pipelines whose draws are all Python-side (flips, affine, brightness/contrast) thus
+never pay for the numpy state. Reseeding a Mersenne Twister (``random.Random.seed``) instead
+would cost about 5 microseconds per item, 5% of a whole pipeline on a 32x32 image.
 
 Transforms without ``set_random_state`` (albumentations < 2, or other callables following the
 ``transform(image=...)`` convention) fall back to seeding Python's and numpy's global generators
@@ -45,7 +48,7 @@ import numpy.typing as npt
 
 from .._rng import make_rng
 
-__all__ = ["PREFILL", "Entry", "ItemRandom", "StreamRandom"]
+__all__ = ["PREFILL", "Entry", "ItemGenerator", "ItemRandom", "StreamRandom"]
 
 _MASK = (1 << 64) - 1
 _GOLDEN = 0x9E3779B97F4A7C15
@@ -188,8 +191,8 @@ class _StateWriter:
     Setting ``bit_generator.state`` parses a dict (a few microseconds per item in a DataLoader);
     this writes the two state words and clears the buffered 32-bit draw through ``ctypes``. The
     layout of numpy's ``pcg64_state`` is checked against the ``state`` property when the writer
-    is built (and after a test write); where it does not match, :meth:`ItemRandom.install`
-    sets the ``state`` property instead.
+    is built (and after a test write); where it does not match, :class:`ItemRandom` sets the
+    ``state`` property instead.
     """
 
     def __init__(self, bit_generator: np.random.PCG64) -> None:
@@ -242,6 +245,57 @@ def _set_state(bit_generator: np.random.PCG64, state: int, inc: int, has_uint32:
     }
 
 
+def _unsynced() -> None:
+    """What an :class:`ItemGenerator` built without an owner does before each use: nothing."""
+
+
+_GENERATOR_GETATTR = np.random.Generator.__getattribute__
+
+
+class ItemGenerator(np.random.Generator):
+    """A numpy ``Generator`` that enters the current item's state when the item first uses it.
+
+    A pipeline reaches its generator only through attributes (``generator.integers(...)``,
+    ``generator.normal``, ...); every attribute read first calls ``sync`` (of
+    :class:`ItemRandom`), which writes the installed item's PCG64 state if the generator is not
+    in it yet. So installing an item costs nothing on the numpy side, and an item that draws
+    from numpy gets exactly the state it would get from an eager install. It is a real
+    ``np.random.Generator`` (``isinstance`` checks and C-level code that takes a Generator work);
+    only code that keeps a bound method (``draw = generator.random``) across items would bypass
+    the switch, which albumentations does not do.
+
+    Args:
+        bit_generator: the PCG64 bit generator whose state :class:`ItemRandom` writes.
+        sync: called before every attribute read (None: nothing is called).
+
+    Example:
+        >>> r = ItemRandom(seed=0)
+        >>> isinstance(r.generator, np.random.Generator)
+        True
+        >>> r.reseed(epoch=0, k=5)
+        >>> a = r.generator.random()
+        >>> r.reseed(epoch=0, k=5)
+        >>> a == r.generator.random()
+        True
+    """
+
+    __slots__ = ("_sync",)
+
+    def __init__(
+        self, bit_generator: np.random.PCG64, sync: Callable[[], None] | None = None
+    ) -> None:
+        self._sync = _unsynced if sync is None else sync  # set before any attribute is read
+        super().__init__(bit_generator)
+
+    def __getattribute__(self, name: str) -> Any:
+        _GENERATOR_GETATTR(self, "_sync")()
+        return _GENERATOR_GETATTR(self, name)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Rebuilt unsynced; the ItemRandom that owns it reconnects it (ItemRandom.__setstate__).
+        return (type(self), (self.bit_generator,))
+
+
 class ItemRandom:
     """The random state of one item: a numpy Generator and a ``random.Random``, both keyed by
     (seed, epoch, k).
@@ -258,30 +312,31 @@ class ItemRandom:
     def __init__(self, seed: int) -> None:
         self.seed = int(seed)
         self.bit_generator = np.random.PCG64(0)
-        self.generator = np.random.Generator(self.bit_generator)
         self.py_random = StreamRandom()
+        self.generator = ItemGenerator(self.bit_generator, self.sync)
         self._epoch: int | None = None
         self._key = 0
         self._offsets = np.zeros((2, 1), np.uint64)
         self._inc = 1
+        #: True once an item of this process drew all its prefilled doubles (see :meth:`run`).
+        self.whole_streams = False
         self._attach()
 
     def _attach(self) -> None:
         """Find the bit generator's memory (None: set its ``state`` property instead)."""
         self._writer = _writer(self.bit_generator)  # its check overwrites the state
-        self._state_words = None if self._writer is None else self._writer.words
-        self._has_uint32 = None if self._writer is None else self._writer.has_uint32
         if self._writer is not None:
             self._writer.set_inc(self._inc)
+        self._synced: Entry | None = None  # the entry whose state the bit generator holds
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        for name in ("_writer", "_state_words", "_has_uint32"):  # addresses in this process
-            del state[name]
+        del state["_writer"], state["_synced"]  # an address in this process; a batch's entry
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
+        self.generator._sync = self.sync  # pickled without its owner
         self._attach()
 
     def _epoch_key(self, epoch: int) -> None:
@@ -328,33 +383,81 @@ class ItemRandom:
 
     def install(self, entry: Entry) -> None:
         """Put both generators in the state ``entry`` of an item of the current epoch (the last
-        one given to :meth:`plan`, :meth:`words` or :meth:`reseed`)."""
+        one given to :meth:`plan`, :meth:`words` or :meth:`reseed`): the ``random.Random`` now,
+        the numpy generator when the item first uses it (:meth:`sync`)."""
+        self._synced = None  # even the same entry again starts from its state
+        self.py_random.install(entry)
+
+    def sync(self) -> None:
+        """Put the bit generator in the state of the installed item, unless it is there already
+        (called by :class:`ItemGenerator` before every use)."""
+        entry = self.py_random._entry
+        if entry is self._synced:
+            return
+        self._synced = entry
         hi, lo, _ = entry
         if self._writer is not None:
             self._writer.write(hi, lo)
         else:
             _set_state(self.bit_generator, (hi << 64) | lo, self._inc)
-        self.py_random.install(entry)
 
-    def states(self, epoch: int, ks: npt.NDArray[np.int64]) -> Iterator[None]:
-        """Put both generators in the state of ``ks[0]``, ``ks[1]``, ... of ``epoch``, one item
-        per ``next()`` (the states planned in one vectorized pass; :meth:`install` inlined)."""
+    def run(
+        self,
+        transform: Callable[..., Any],
+        epoch: int,
+        ks: npt.NDArray[np.int64],
+        images: Sequence[Any],
+    ) -> list[Any]:
+        """``[transform(image=x) for x in images]``, image ``i`` drawn with the random state of
+        item ``ks[i]`` of ``epoch`` (``transform`` bound with :meth:`bind`).
+
+        The states are planned in one vectorized pass. While no item of this process has drawn
+        all :data:`PREFILL` of its planned doubles, ``random()`` is the ``__next__`` of a plain
+        iterator over them (a chain with the lazily computed rest costs about 1% of a 32x32
+        pipeline). An item that reached their end, so that a further draw may have met
+        ``StopIteration``, is computed again with its whole stream (:meth:`install`), and so is
+        every item when the pass raises (a real error is then raised again); from then on items
+        get their whole stream at once. Either way each result is the one of the item's
+        unbounded stream.
+        """
         entries = self.plan(epoch, ks)
-        words, has_uint32 = self._state_words, self._has_uint32
-        if words is None or has_uint32 is None:
+        spilled: list[int] = []
+        installs = self._installs(entries, spilled)
+        try:
+            results = [transform(image=x) for _, x in zip(installs, images, strict=True)]
+            redo: Sequence[int] = spilled
+        except Exception:
+            self.whole_streams = True
+            results = [None] * len(images)
+            redo = range(len(images))
+        for j in redo:
+            self.install(entries[j])
+            results[j] = transform(image=images[j])
+        return results
+
+    def _installs(self, entries: list[Entry], spilled: list[int]) -> Iterator[None]:
+        """Install ``entries[0]``, ``entries[1]``, ..., one per ``next()`` (:meth:`install`
+        inlined), appending to ``spilled`` the positions of the items that drew all their
+        prefilled doubles (see :meth:`run`)."""
+        py_random = self.py_random
+        py_dict = py_random.__dict__
+        if self.whole_streams:
+            tail, chain = py_random._tail, itertools.chain
             for entry in entries:
-                self.install(entry)
+                py_random._entry = entry  # a new tuple: getrandbits restarts, numpy syncs
+                py_dict["random"] = chain(entry[2], tail).__next__
                 yield
             return
-        py_random = self.py_random
-        py_dict, tail, chain = py_random.__dict__, py_random._tail, itertools.chain
-        for entry in entries:
-            words[0] = entry[1]
-            words[1] = entry[0]
-            has_uint32.value = 0
-            py_random._entry = entry  # a new tuple: getrandbits restarts its words
-            py_dict["random"] = chain(entry[2], tail).__next__
+        for j, entry in enumerate(entries):
+            draw = iter(entry[2]).__next__
+            py_random._entry = entry
+            py_dict["random"] = draw
             yield
+            try:
+                draw()  # a prefilled double left over: the item drew only prefilled ones
+            except StopIteration:
+                spilled.append(j)
+                self.whole_streams = True
 
     def reseed(self, epoch: int, k: int) -> None:
         """Put both generators in the state of item ``k`` in ``epoch``."""
