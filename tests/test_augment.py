@@ -489,6 +489,20 @@ def test_stream_random_methods() -> None:
     assert type(pickle.loads(pickle.dumps(py))) is StreamRandom
 
 
+def reference_generator(r: ItemRandom, epoch: int, k: int) -> np.random.Generator:
+    """A plain numpy Generator in the PCG64 state of item ``k`` of ``epoch``, set through the
+    ``state`` property."""
+    bits = np.random.PCG64()
+    r.words(epoch, k)  # the epoch's increment
+    bits.state = {
+        "bit_generator": "PCG64",
+        "state": {"state": r.state_int(epoch, k), "inc": r._inc},
+        "has_uint32": 0,
+        "uinteger": 0,
+    }
+    return np.random.Generator(bits)
+
+
 def test_state_written_in_memory_equals_the_state_property() -> None:
     fast, slow = ItemRandom(2), ItemRandom(2)
     slow._writer = None  # what another numpy layout falls back to
@@ -501,14 +515,7 @@ def test_state_written_in_memory_equals_the_state_property() -> None:
             r.reseed(1, k)
             assert r.generator.bit_generator.state["has_uint32"] == 0
             draws.append(r.generator.integers(0, 2**31, size=5, dtype=np.int32).tolist())
-        reference = np.random.PCG64()
-        reference.state = {
-            "bit_generator": "PCG64",
-            "state": {"state": fast.state_int(1, k), "inc": fast._inc},
-            "has_uint32": 0,
-            "uinteger": 0,
-        }
-        expected = np.random.Generator(reference).integers(0, 2**31, size=5, dtype=np.int32)
+        expected = reference_generator(fast, 1, k).integers(0, 2**31, size=5, dtype=np.int32)
         assert draws[0] == draws[1] == expected.tolist()
     copy = pickle.loads(pickle.dumps(fast))  # rebuilt in the new process, epoch's increment kept
     copy.reseed(1, 5)
@@ -573,14 +580,7 @@ def test_items_that_skip_numpy_leave_the_next_item_its_own_state() -> None:
         values = np.ascontiguousarray(image).reshape(-1).view(np.float64)
         if values[0] < 0.5:
             used += 1
-            bits = np.random.PCG64()
-            bits.state = {
-                "bit_generator": "PCG64",
-                "state": {"state": reference.state_int(2, k), "inc": reference._inc},
-                "has_uint32": 0,
-                "uinteger": 0,
-            }
-            expected = np.random.Generator(bits).random(3)
+            expected = reference_generator(reference, 2, k).random(3)
             np.testing.assert_array_equal(values[1:], expected)
     assert 0 < used < 24
 
