@@ -15,6 +15,7 @@ from .._labels import LabelArray, get_labels
 from .._rng import resolve_seed
 from .._validation import check_choice, check_int, check_seed, describe_value
 from .._validation import check_indices as _check_indices
+from ._copying import rebuilt_copy
 from ._images import ImageSpec, batch_spec, from_hwc, to_hwc
 from ._seeding import ItemRandom
 
@@ -73,11 +74,12 @@ def first_occurrences(indices: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
 
 
 def _private_copy(transform: Any) -> Any:
-    """A deep copy of an albumentations pipeline, so that seeding it leaves the caller's alone."""
+    """A deep copy of an albumentations pipeline, so that seeding it leaves the caller's alone
+    (:func:`rebuilt_copy`: as fast to run as the original)."""
     if transform is None or not hasattr(transform, "set_random_state"):
         return transform
     try:
-        return copy.deepcopy(transform)
+        return rebuilt_copy(transform)
     except Exception:  # pragma: no cover - exotic transforms that cannot be copied
         return transform
 
