@@ -363,18 +363,18 @@ class ItemRandom:
         return (hi << 64) | lo
 
     def plan(self, epoch: int, ks: npt.NDArray[np.int64]) -> list[Entry]:
-        """The states of items ``ks`` of ``epoch``, for :meth:`install` (vectorized).
+        """The states of items ``ks`` (non-negative) of ``epoch``, for :meth:`install`
+        (vectorized).
 
         Each entry holds the item's words (as :meth:`words`) and the first :data:`PREFILL`
         doubles of its ``random()`` stream.
         """
         self._epoch_key(epoch)
         # Row 0: key + (2k + 1) * G, row 1: key + (2k + 2) * G; mixed, the words (hi, lo).
-        words = ks.astype(np.uint64) * _TWO_GOLDEN + self._offsets
+        words = ks.view(np.uint64) * _TWO_GOLDEN + self._offsets
         lo = _fmix64_array(words)[1]
         z = _fmix64_array(lo[:, None] + _STEPS) >> _SHIFTS[3]
-        doubles = z.astype(np.float64)
-        doubles *= _UNIT  # exact: z < 2**53
+        doubles = z * _UNIT  # float64, exact: z < 2**53
         # Rows as views: a draw makes its Python float when it is taken, not before.
         flat = memoryview(doubles.reshape(-1))
         rows = [flat[a : a + PREFILL] for a in range(0, len(flat), PREFILL)]
