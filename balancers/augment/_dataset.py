@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import operator
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
@@ -23,6 +24,8 @@ __all__ = ["AugmentedDataset"]
 
 AugmentMode = Literal["repeats", "all", "none"]
 _PAIR = (tuple, list)
+_TUPLE_ONLY = {tuple}
+_FIRST = operator.itemgetter(0)
 _MODES = ("repeats", "all", "none")
 
 
@@ -324,19 +327,24 @@ class AugmentedDataset(Dataset[Any]):
         """Items ``keys``, what a DataLoader fetches for one batch: ``[self[k] for k in keys]``,
         with the random states of the batch's augmented items computed in one vectorized pass
         (:meth:`ItemRandom.plan <balancers.augment._seeding.ItemRandom.plan>`)."""
-        ks = self._batch_keys(keys)
-        if ks is None:
+        batch = self._batch_keys(keys)
+        if batch is None:
             return [self[k] for k in keys]  # raises the per-item error, if any
-        augmented = self._augmented[ks]
+        ks, augmented = batch
+        flags = augmented.tolist()
         transform = self.transform
-        if not augmented.any() or transform is None or not self._random.bind(transform):
+        if not any(flags) or transform is None or not self._random.bind(transform):
             # nothing to augment, or a callable seeded through the global generators per item
             return [self.get(k) for k in ks.tolist()]
         source = self._source
         items = [source[i] for i in self.indices[ks].tolist()]
-        images = [item[0] if isinstance(item, _PAIR) else item for item in items]
-        flags = augmented.tolist()
-        inputs = [image for image, aug in zip(images, flags, strict=True) if aug]
+        tuples = set(map(type, items)) == _TUPLE_ONLY  # the usual (image, target, ...) items
+        if tuples:
+            images = list(map(_FIRST, items))
+        else:
+            images = [item[0] if isinstance(item, _PAIR) else item for item in items]
+        every = all(flags)
+        inputs = images if every else [x for x, aug in zip(images, flags, strict=True) if aug]
         # The usual batch, arrays of one dtype and rank, goes through without per-item checks.
         spec = batch_spec(inputs)
         if spec is None:
@@ -347,26 +355,31 @@ class AugmentedDataset(Dataset[Any]):
             specs = [spec] * len(inputs)
         # The loop that calls the pipeline only installs each item's random state; checks and
         # conversions run in loops of their own before and after it.
-        results = self._random.run(transform, self.epoch, ks[augmented], inputs)
+        results = self._random.run(transform, self.epoch, ks if every else ks[augmented], inputs)
         outputs = None if spec is None else _same_kind(results, spec)
         if outputs is None:
             outputs = [_image_of(r, s) for r, s in zip(results, specs, strict=True)]
-        served = iter(outputs)
-        return [
-            self._served(item, next(served) if aug else image, True)
-            for item, image, aug in zip(items, images, flags, strict=True)
-        ]
+        if not every:
+            served = iter(outputs)
+            outputs = [next(served) if aug else x for x, aug in zip(images, flags, strict=True)]
+        if tuples and self._post is None:
+            return [(image, *item[1:]) for image, item in zip(outputs, items, strict=True)]
+        return [self._served(item, x, True) for item, x in zip(items, outputs, strict=True)]
 
-    def _batch_keys(self, keys: Any) -> npt.NDArray[np.int64] | None:
-        """``keys`` as positions in ``[0, n)``, or None when one of them is not a valid index."""
+    def _batch_keys(self, keys: Any) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]] | None:
+        """``keys`` as positions in ``[0, n)`` and which of them are augmented, or None when one
+        of them is not a valid index."""
         try:
             ks = np.asarray(keys, dtype=np.int64)
         except (TypeError, ValueError, OverflowError):
             return None
-        n = self._n
-        if ks.ndim != 1 or (ks.size and (ks.min() < -n or ks.max() >= n)):
+        if ks.ndim != 1:
             return None
-        return ks % n
+        try:
+            augmented = self._augmented[ks]  # negative keys count from the end, as in Python
+        except IndexError:
+            return None
+        return ks % self._n, augmented
 
     def __repr__(self) -> str:
         return (
