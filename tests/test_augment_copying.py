@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import copyreg
 import gc
 import random
 from typing import Any
@@ -46,6 +47,20 @@ class Slotted:
         self.value = value
 
 
+class Registered:
+    """Copied through a reducer registered with copyreg, which rebuilt_copy must use."""
+
+    def __init__(self, value: int) -> None:
+        self.value = value
+
+
+def _reduce_registered(obj: Registered) -> tuple[Any, ...]:
+    return (Registered, (obj.value + 1,))  # marks the copies it makes
+
+
+copyreg.pickle(Registered, _reduce_registered)
+
+
 def _referents(obj: Any) -> list[str]:
     """The types of what ``obj`` refers to: its attribute values one by one while they are kept
     inline, a single dict once they are not."""
@@ -57,6 +72,7 @@ def test_copy_is_deep_and_keeps_sharing_and_cycles() -> None:
     root = Node(1, [leaf, leaf])
     root.children.append(root)  # a cycle
     root.extra = {"leaf": leaf, "counted": Counted(5), "slotted": Slotted([1]), "atom": "text"}
+    root.registered = Registered(1)
     clone = rebuilt_copy(root)
     assert clone is not root and type(clone) is Node
     a, b, c = clone.children
@@ -67,6 +83,7 @@ def test_copy_is_deep_and_keeps_sharing_and_cycles() -> None:
     assert clone.extra["leaf"] is a
     assert clone.extra["atom"] is root.extra["atom"]
     assert type(clone.extra["counted"]) is Counted and Counted.copies == 1
+    assert clone.registered.value == 2
     slotted = clone.extra["slotted"]
     assert slotted is not root.extra["slotted"] and slotted.value == [1]
     assert slotted.value is not root.extra["slotted"].value

@@ -15,6 +15,7 @@ are walked the same way; objects with their own copy or pickle protocol, ``__slo
 from __future__ import annotations
 
 import copy
+import copyreg
 import types
 from typing import Any
 
@@ -24,7 +25,8 @@ __all__ = ["rebuilt_copy"]
 def _plain(cls: Any) -> bool:
     """Whether ``copy.deepcopy`` would copy instances of ``cls`` as ``new + __dict__.update``."""
     return (
-        cls.__new__ is object.__new__
+        cls not in copyreg.dispatch_table
+        and cls.__new__ is object.__new__
         and cls.__reduce_ex__ is object.__reduce_ex__
         and cls.__reduce__ is object.__reduce__
         and getattr(cls, "__getstate__", None) is getattr(object, "__getstate__", None)

@@ -83,6 +83,10 @@ def _private_copy(transform: Any) -> Any:
         return transform
     try:
         return rebuilt_copy(transform)
+    except Exception:  # pragma: no cover - attributes that only copy.deepcopy can set
+        pass
+    try:
+        return copy.deepcopy(transform)
     except Exception:  # pragma: no cover - exotic transforms that cannot be copied
         return transform
 

@@ -19,15 +19,16 @@ increment and ``key`` a per-epoch word drawn from :func:`balancers._rng.make_rng
 
 Both Python streams are counter-based, so the words and the first :data:`PREFILL` doubles of a
 whole DataLoader batch are computed in one vectorized numpy pass (:meth:`ItemRandom.plan`,
-:meth:`ItemRandom.states`); a single item computes them lazily in Python
+:meth:`ItemRandom.run`); a single item computes them lazily in Python
 (:meth:`ItemRandom.reseed`), with the same values. ``random()`` is then the C-level ``__next__``
-of an iterator over those doubles. Installing an item is two attribute stores on the
-``random.Random``; the numpy side follows it: the pipeline's generator is an
-:class:`ItemGenerator`, which writes the item's PCG64 state straight into the bit generator's
-memory (layout checked at start-up; the ``state`` property otherwise) the first time the item
-uses it. Pipelines whose draws are all Python-side (flips, affine, brightness/contrast) thus
-never pay for the numpy state. Reseeding a Mersenne Twister (``random.Random.seed``) instead
-would cost about 5 microseconds per item, 5% of a whole pipeline on a 32x32 image.
+of an iterator over those doubles (an item that needs more is run again with its whole stream).
+Installing an item is two attribute stores on the ``random.Random``; the numpy side follows
+it: the pipeline's generator is an :class:`ItemGenerator`, which writes the item's PCG64 state
+straight into the bit generator's memory (layout checked at start-up; the ``state`` property
+otherwise) the first time the item uses it. Pipelines whose draws are all Python-side (flips,
+affine, brightness/contrast) thus never pay for the numpy state. Reseeding a Mersenne Twister
+(``random.Random.seed``) instead would cost about 5 microseconds per item, 5% of a whole
+pipeline on a 32x32 image.
 
 Transforms without ``set_random_state`` (albumentations < 2, or other callables following the
 ``transform(image=...)`` convention) fall back to seeding Python's and numpy's global generators
