@@ -437,18 +437,17 @@ class ItemRandom:
         return results
 
     def _installs(self, entries: list[Entry], spilled: list[int]) -> Iterator[None]:
-        """Install ``entries[0]``, ``entries[1]``, ..., one per ``next()`` (:meth:`install`
-        inlined), appending to ``spilled`` the positions of the items that drew all their
-        prefilled doubles (see :meth:`run`)."""
-        py_random = self.py_random
-        py_dict = py_random.__dict__
+        """Install ``entries[0]``, ``entries[1]``, ..., one per ``next()``: :meth:`install`, or
+        while streams are not whole, its inlined prefilled-only form, which appends to
+        ``spilled`` the positions of the items that drew all their prefilled doubles (see
+        :meth:`run`)."""
         if self.whole_streams:
-            tail, chain = py_random._tail, itertools.chain
             for entry in entries:
-                py_random._entry = entry  # a new tuple: getrandbits restarts, numpy syncs
-                py_dict["random"] = chain(entry[2], tail).__next__
+                self.install(entry)
                 yield
             return
+        py_random = self.py_random
+        py_dict = py_random.__dict__
         for j, entry in enumerate(entries):
             draw = iter(entry[2]).__next__
             py_random._entry = entry
