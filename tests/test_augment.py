@@ -224,19 +224,26 @@ def test_callable_without_set_random_state_is_seeded_and_restores_globals(base: 
 
 
 # -- per-item random state and DataLoader batches ----------------------------------------------
-class Draws:
+class Seeded:
+    """The random-state part of an albumentations-style transform (``set_random_state``)."""
+
+    def __init__(self) -> None:
+        self.random_generator = np.random.default_rng(0)
+        self.py_random = random.Random(0)
+
+    def set_random_state(self, generator: np.random.Generator, py_random: random.Random) -> None:
+        self.random_generator, self.py_random = generator, py_random
+
+
+class Draws(Seeded):
     """An albumentations-style transform whose output image holds its random draws: more Python
     doubles than are prefilled per item, getrandbits of several sizes, gauss, randint, choice,
     and numpy draws of 64 and 32 bits (an odd number of 32-bit ones, so a buffered half would
     leak into the next item)."""
 
     def __init__(self, n_doubles: int = 2 * PREFILL + 3) -> None:
+        super().__init__()
         self.n_doubles = n_doubles
-        self.random_generator = np.random.default_rng(0)
-        self.py_random = random.Random(0)
-
-    def set_random_state(self, generator: np.random.Generator, py_random: random.Random) -> None:
-        self.random_generator, self.py_random = generator, py_random
 
     def __call__(self, *, image: np.ndarray) -> dict[str, Any]:
         r, g = self.py_random, self.random_generator
@@ -303,11 +310,8 @@ def _to_float(*, image: np.ndarray) -> dict[str, Any]:
     return {"image": image.astype(np.float32) * 0.5}
 
 
-class _FloatOut:
+class _FloatOut(Seeded):
     """A seeded transform whose output dtype differs from its input's."""
-
-    def set_random_state(self, generator: np.random.Generator, py_random: random.Random) -> None:
-        self.py_random = py_random
 
     def __call__(self, *, image: np.ndarray) -> dict[str, Any]:
         return {"image": image.astype(np.float32) * self.py_random.random()}
@@ -389,17 +393,13 @@ def test_planned_states_equal_lazy_ones(seed: int, epoch: int, ks: list[int]) ->
         assert list(row) == a[0][:PREFILL]
 
 
-class Doubles:
+class Doubles(Seeded):
     """Draws ``counts[i]`` doubles for the ``i``-th item it sees, then one numpy double; the
     image holds them (zero-padded). ``swallow`` hides a ``StopIteration`` as some code would."""
 
     def __init__(self, counts: list[int], swallow: bool = False) -> None:
+        super().__init__()
         self.counts, self.swallow, self.calls = counts, swallow, 0
-        self.random_generator = np.random.default_rng(0)
-        self.py_random = random.Random(0)
-
-    def set_random_state(self, generator: np.random.Generator, py_random: random.Random) -> None:
-        self.random_generator, self.py_random = generator, py_random
 
     def __call__(self, *, image: int) -> dict[str, Any]:
         count = self.counts[image]
@@ -549,15 +549,8 @@ def test_numpy_state_is_written_when_an_item_first_uses_the_generator() -> None:
     assert copy.generator.random(4).tolist() == first
 
 
-class SometimesNumpy:
+class SometimesNumpy(Seeded):
     """Draws from numpy for about half of the items only (decided by a Python-side draw)."""
-
-    def __init__(self) -> None:
-        self.random_generator = np.random.default_rng(0)
-        self.py_random = random.Random(0)
-
-    def set_random_state(self, generator: np.random.Generator, py_random: random.Random) -> None:
-        self.random_generator, self.py_random = generator, py_random
 
     def __call__(self, *, image: np.ndarray) -> dict[str, Any]:
         values = [self.py_random.random()]
@@ -614,15 +607,13 @@ def test_batch_spec_needs_one_dtype_and_rank_of_contiguous_arrays() -> None:
         assert batch_spec([u8, other]) is None and batch_spec([other, u8]) is None
 
 
-class _SomeFloat:
+class _SomeFloat(Seeded):
     """A seeded transform that returns a float32 image for some items and a flipped uint8 copy
     for the others (or, with ``wrap``, something that is not a dict)."""
 
     def __init__(self, wrap: bool = False) -> None:
+        super().__init__()
         self.wrap = wrap
-
-    def set_random_state(self, generator: np.random.Generator, py_random: random.Random) -> None:
-        self.py_random = py_random
 
     def __call__(self, *, image: np.ndarray) -> Any:
         x = self.py_random.random()
