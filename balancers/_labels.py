@@ -24,6 +24,7 @@ import torch
 from torch.utils.data import ConcatDataset, Dataset, Subset, TensorDataset
 
 from ._validation import describe_value
+from .detection._coco import coco_source
 
 __all__ = ["Labels", "check_labels", "get_labels"]
 
@@ -104,11 +105,13 @@ def _attribute_labels(dataset: Any) -> Any | None:
 def get_labels(dataset: Any, *, progress: bool = True) -> LabelArray:
     """Read the labels of a dataset without decoding its samples where possible.
 
-    Sources, in order: ``.targets``, ``.labels`` (also ``._labels`` and ``.y``), ``.samples`` /
-    ``.imgs`` (``ImageFolder``), the second tensor of a ``TensorDataset``; ``Subset`` and
-    ``ConcatDataset`` are followed recursively. Only when none of these exists are samples read,
-    as ``dataset[i][1]``, with a progress bar. ``target_transform`` is not applied: samplers see
-    the raw class ids.
+    Sources, in order: COCO annotations (torchvision ``CocoDetection``: the image x category
+    presence matrix of :func:`balancers.detection.coco_labels`, rows in ``dataset.ids`` order,
+    without opening an image), ``.targets``, ``.labels`` (also ``._labels`` and ``.y``),
+    ``.samples`` / ``.imgs`` (``ImageFolder``), the second tensor of a ``TensorDataset``;
+    ``Subset`` and ``ConcatDataset`` are followed recursively. Only when none of these exists
+    are samples read, as ``dataset[i][1]``, with a progress bar. ``target_transform`` is not
+    applied: samplers see the raw class ids.
 
     Args:
         dataset: a map-style dataset, or labels already (returned as an array unchanged).
@@ -144,6 +147,9 @@ def get_labels(dataset: Any, *, progress: bool = True) -> LabelArray:
             f"`dataset` should be a torch Dataset or labels ({_FORMS}), but got "
             f"{describe_value(dataset)} of type {type(dataset).__name__}."
         )
+    coco = coco_source(dataset) if isinstance(dataset, Dataset) else None
+    if coco is not None:
+        return coco.presence
     if not isinstance(dataset, Dataset):
         # Already labels (list, numpy array, tensor, ...).
         value = _to_numpy(dataset)
@@ -365,6 +371,9 @@ def check_labels(labels: Any, name: str = "labels", *, progress: bool = True) ->
     """
     if isinstance(labels, Labels):
         return labels
+    coco = coco_source(labels)  # CocoLabels, pycocotools COCO, torchvision CocoDetection
+    if coco is not None:
+        labels = coco.presence
     if isinstance(labels, Dataset):
         labels = get_labels(labels, progress=progress)
     if isinstance(labels, str | bytes) or labels is None or isinstance(labels, dict | set):

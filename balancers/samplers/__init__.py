@@ -1,5 +1,6 @@
 """Samplers: all built on one engine (:class:`EpochSampler`), DDP-ready and resumable."""
 
+from ..segmentation._rare_class import RareClassSampler
 from ._balanced_batch import BalancedBatchSampler
 from ._class_aware import ClassAwareSampler
 from ._class_balanced import ClassBalancedSampler
@@ -16,6 +17,7 @@ __all__ = [
     "EpochSampler",
     "IndexBatchSampler",
     "ProgressivelyBalancedSampler",
+    "RareClassSampler",
     "RepeatFactorSampler",
     "ResampledSampler",
     "WeightedSampler",
