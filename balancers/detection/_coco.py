@@ -132,10 +132,12 @@ def _column(
     """The integer field ``key`` of every dict in ``items`` (vectorized; errors located)."""
     try:
         if default is None:
-            values = map(itemgetter(key), items)
+            values = list(map(itemgetter(key), items))
         else:
-            values = map(dict.get, items, repeat(key), repeat(default))
-        return np.fromiter(values, dtype=np.int64, count=len(items))
+            values = list(map(dict.get, items, repeat(key), repeat(default)))
+        column = np.array(values) if values else np.zeros(0, dtype=np.int64)
+        if column.ndim == 1 and np.issubdtype(column.dtype, np.integer):
+            return column.astype(np.int64, copy=False)
     except (KeyError, TypeError, ValueError, OverflowError):
         pass
     for i, item in enumerate(items):  # the error path only: find the first bad entry

@@ -223,7 +223,6 @@ class RepeatFactorSampler(EpochSampler[int]):
             instances = info.counts
         freq = class_frequencies(info.counts, info.n_samples, instances, self.basis)
         class_r = repeat_factors(info.counts, info.n_samples, t, power=p, freq=freq)
-        _warn_if_plain(class_r, freq, info.counts > 0, t)
         if info.is_multilabel:
             assert info.matrix is not None
             matrix = info.matrix
@@ -251,6 +250,7 @@ class RepeatFactorSampler(EpochSampler[int]):
             rank=rank,
             drop_last=drop_last,
         )
+        _warn_if_plain(class_r, freq, info.counts > 0, t)  # after every argument is valid
 
     def _one_pass(self, rng: np.random.Generator) -> npt.NDArray[np.int64]:
         n = int(self._base.shape[0])
