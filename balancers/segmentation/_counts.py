@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
+from PIL import Image as PILImage
 from torch.utils.data import DataLoader, Dataset
 
 from .._validation import check_bool, check_int, describe_value
@@ -58,9 +59,7 @@ class _Masks(Dataset[npt.NDArray[np.int64]]):
 
 
 def _open_png(path: Path) -> Any:
-    from PIL import Image
-
-    image = Image.open(path)
+    image = PILImage.open(path)
     image.load()
     return image
 
@@ -106,7 +105,7 @@ def count_mask(
     name: str,
 ) -> npt.NDArray[np.int64]:
     """Pixels of each class ``0..num_classes-1`` in one mask (PIL image, numpy or torch)."""
-    if hasattr(mask, "histogram") and hasattr(mask, "mode"):  # a PIL image
+    if isinstance(mask, PILImage.Image):
         _check_shape((mask.size[1], mask.size[0]), shape, name)
         if mask.mode in _EIGHT_BIT_MODES:
             bins = np.asarray(mask.histogram(), dtype=np.int64)
