@@ -294,3 +294,24 @@ def test_bad_json_file(tmp_path: Path) -> None:
     listed.write_text("[]")
     with pytest.raises(ValueError, match=r"COCO-format JSON object, but .* holds a list"):
         coco_labels(listed)
+
+
+def test_large_sparse_ids_take_the_search_path() -> None:
+    big = 10**12
+    data = {
+        "images": [{"id": big + 5}, {"id": 3}, {"id": big}],
+        "annotations": [
+            {"id": 1, "image_id": big, "category_id": 2**40},
+            {"id": 2, "image_id": big + 5, "category_id": 1},
+            {"id": 3, "image_id": big, "category_id": 2**40},
+        ],
+        "categories": [{"id": 2**40, "name": "far"}, {"id": 1, "name": "near"}],
+    }
+    labels = coco_labels(data, image_ids=[big, big + 5])
+    assert labels.counts.toarray().tolist() == [[0, 2], [1, 0]]
+    data["annotations"].append({"id": 4, "image_id": big + 1, "category_id": 1})
+    with pytest.raises(ValueError, match=rf"names image_id={big + 1}, which is not in"):
+        coco_labels(data)
+    data["images"].append({"id": big})
+    with pytest.raises(ValueError, match=rf"unique ids, but id {big} appears more than once"):
+        coco_labels(data)
