@@ -143,7 +143,9 @@ def _column(
             values = list(map(itemgetter(key), items))
         else:
             values = list(map(dict.get, items, repeat(key), repeat(default)))
-        column = np.array(values) if values else np.zeros(0, dtype=np.int64)
+        if set(map(type, values)) <= {int}:  # the JSON case: plain ints, converted in C
+            return np.fromiter(values, dtype=np.int64, count=len(values))
+        column = np.array(values)  # numpy integers, or the error path below
         if column.ndim == 1 and np.issubdtype(column.dtype, np.integer):
             return column.astype(np.int64, copy=False)
     except (KeyError, TypeError, ValueError, OverflowError):
