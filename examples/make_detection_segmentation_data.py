@@ -95,7 +95,8 @@ def write_masks(out: Path, n_masks: int, size: int, rng: np.random.Generator) ->
         mask = np.zeros((size, size), dtype=np.uint8)
         mask[size // 2 :] = 1  # "road" in the lower half of every mask
         for c in range(2, N_CLASSES):
-            if rng.random() < 0.8 * 0.55 ** (c - 2):  # rarer and rarer classes
+            # rarer and rarer classes; each one is in at least one mask
+            if rng.random() < 0.8 * 0.55 ** (c - 2) or k == c - 2:
                 x0, y0 = rng.integers(0, size, 2)
                 r = int(rng.integers(size // 20, size // 6))
                 mask[(yy - y0) ** 2 + (xx - x0) ** 2 < r * r] = c
@@ -130,7 +131,8 @@ def main() -> None:
         factors = ", ".join(f"{r:.2f}" for r in sampler.class_repeat_factors_)
         print(f"repeat factors, basis={basis!r:<10} [{factors}]  epoch ~{len(sampler)} images")
     counts = pixel_class_counts(mask_folder, N_CLASSES, progress=False)
-    sampler = RareClassSampler(counts, temperature=0.1, min_pixels=50)
+    min_pixels = max(1, args.size * args.size // 400)  # a quarter of a percent of a mask
+    sampler = RareClassSampler(counts, temperature=0.1, min_pixels=min_pixels)
     shares = counts.sum(axis=0) / counts.sum()
     print("\npixel share per class:  ", np.round(shares, 4).tolist())
     print("rare-class probability: ", np.round(sampler.class_probabilities_, 3).tolist())

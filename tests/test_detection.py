@@ -16,6 +16,7 @@ from torch.utils.data import Subset
 from balancers import ClassAwareSampler, describe, get_labels
 from balancers._labels import check_labels
 from balancers.detection import CocoLabels, coco_labels
+from tests._spies import spy_on_image_open
 
 # Images in file order (ids not sorted); categories with non-contiguous ids, 90 never used.
 IMAGES = [(42, "a.jpg"), (7, "b.jpg"), (13, "c.jpg"), (99, "d.jpg"), (5, "e.jpg")]
@@ -149,14 +150,7 @@ def test_torchvision_coco_detection_without_opening_images(
 ) -> None:
     from torchvision.datasets import CocoDetection
 
-    opened: list[Any] = []
-    real_open = Image.open
-
-    def spy(*args: Any, **kwargs: Any) -> Any:
-        opened.append(args[0])
-        return real_open(*args, **kwargs)
-
-    monkeypatch.setattr(Image, "open", spy)
+    opened = spy_on_image_open(monkeypatch)
     ds = CocoDetection(str(coco_root), str(coco_file))
     sorted_ids = sorted(i for i, _ in IMAGES)
     assert ds.ids == sorted_ids

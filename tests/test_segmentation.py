@@ -22,6 +22,7 @@ from balancers import class_weights
 from balancers.samplers import RareClassSampler as FromSamplers
 from balancers.segmentation import RareClassSampler, pixel_class_counts
 from tests._harness import check_shards, interrupted_and_resumed, loader_epochs, run_ddp
+from tests._spies import spy_on_image_open
 
 # Three 4x5 masks, classes 0..3 (class 2 absent), 255 ignored.
 MASKS = np.array(
@@ -139,14 +140,7 @@ def test_cache_is_used_and_invalidated(tmp_path: Path, monkeypatch: pytest.Monke
     first = pixel_class_counts(tmp_path / "masks", 4, cache=cache, progress=False)
     assert cache.is_file()
 
-    opened: list[Any] = []
-    real_open = Image.open
-
-    def spy(*args: Any, **kwargs: Any) -> Any:
-        opened.append(args[0])
-        return real_open(*args, **kwargs)
-
-    monkeypatch.setattr(Image, "open", spy)
+    opened = spy_on_image_open(monkeypatch)
     second = pixel_class_counts(tmp_path / "masks", 4, cache=cache, progress=False)
     assert opened == []  # read from the cache, nothing decoded
     assert (first != second).nnz == 0
