@@ -371,7 +371,7 @@ def check_labels(labels: Any, name: str = "labels", *, progress: bool = True) ->
     """
     if isinstance(labels, Labels):
         return labels
-    coco = coco_source(labels)  # CocoLabels, pycocotools COCO, torchvision CocoDetection
+    coco = coco_source(labels)  # CocoLabels, COCO json path or dict, COCO, CocoDetection
     if coco is not None:
         labels = coco.presence
     if isinstance(labels, Dataset):

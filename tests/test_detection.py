@@ -188,9 +188,14 @@ def test_describe_reports_images_and_instances(coco_file: Path) -> None:
 
 
 def test_labels_accepted_everywhere(coco_file: Path) -> None:
+    from pycocotools.coco import COCO
+
     labels = coco_labels(coco_file)
     info = check_labels(labels)
     assert info.is_multilabel and info.counts.tolist() == [2, 2, 1, 0]
+    for source in (coco_file, str(coco_file), coco_dict(), COCO(str(coco_file))):
+        assert check_labels(source).counts.tolist() == [2, 2, 1, 0]
+        assert describe(source).instances == [3, 5, 1, 0]
     draws = ClassAwareSampler(labels, num_samples=30, seed=0).global_indices(0)
     assert set(draws.tolist()) <= {0, 1, 4}  # rows with a label
 

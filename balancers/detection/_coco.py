@@ -365,10 +365,15 @@ def _requested_rows(image_ids: Any, index: _IdIndex) -> npt.NDArray[np.int64]:
 
 
 def coco_source(value: Any) -> CocoLabels | None:
-    """``value`` as :class:`CocoLabels` when it is one, a pycocotools ``COCO`` object or a
+    """``value`` as :class:`CocoLabels` when it is one, a ``.json`` annotation file path, a
+    COCO-format dict (with ``images`` and ``annotations``), a pycocotools ``COCO`` object or a
     torchvision ``CocoDetection`` (rows in ``dataset.ids`` order); otherwise None."""
     if isinstance(value, CocoLabels):
         return value
+    if isinstance(value, str | os.PathLike) and str(value).lower().endswith(".json"):
+        return coco_labels(value)
+    if isinstance(value, dict) and "images" in value and "annotations" in value:
+        return coco_labels(value)
     if _is_coco_object(value):
         return coco_labels(value)
     coco = getattr(value, "coco", None)

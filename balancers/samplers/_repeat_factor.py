@@ -151,8 +151,9 @@ class RepeatFactorSampler(EpochSampler[int]):
     Args:
         labels: labels in any accepted form (multilabel: a sample's factor is the max over its
             labels; multiclass: its class's factor), a Dataset, or COCO annotations
-            (:class:`~balancers.detection.CocoLabels`, a pycocotools ``COCO`` object or
-            torchvision's ``CocoDetection``; one sample per image).
+            (:class:`~balancers.detection.CocoLabels`, a ``.json`` annotation file path or
+            its dict, a pycocotools ``COCO`` object or torchvision's ``CocoDetection``; one
+            sample per image).
         threshold: the frequency ``t`` below which classes are oversampled, > 0 (LVIS uses
             0.001).
         power: the exponent ``p`` of ``t / f(c)``, > 0 (0.5 in LVIS, 1.0 for the stronger rule).
