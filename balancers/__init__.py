@@ -37,7 +37,7 @@ from .samplers import (
     weighted_random_sampler,
 )
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "BalancedBatchSampler",
