@@ -58,10 +58,29 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
 # --- griffe extension ----------------------------------------------------------------------------
 
 _EXAMPLE = re.compile(r"^(\s*)Example:$", flags=re.MULTILINE)
+_ROLE = re.compile(r":(?:func|class|meth|data|mod|attr|math):`(~?)([^`]+)`")
+
+
+def _markdown(docstring: str) -> str:
+    """A docstring as mkdocstrings reads it.
+
+    ``Example:`` becomes ``Examples:`` (so the doctests render as code); a Sphinx role naming a
+    public ``balancers`` object by its full path becomes a cross-reference (a dead one fails the
+    strict build), any other role a code span.
+    """
+
+    def role(match: re.Match[str]) -> str:
+        short, target = match.group(1), match.group(2)
+        text = target.rsplit(".", 1)[-1] if short else target
+        if target.startswith("balancers.") and "._" not in target:
+            return f"[`{text}`][{target}]"
+        return f"`{text}`"
+
+    return _ROLE.sub(role, _EXAMPLE.sub(r"\1Examples:", docstring))
 
 
 class ProjectDocstrings(Extension):
-    """``Example:`` read as ``Examples:``; public names without a docstring are warnings.
+    """Docstrings read as Markdown (see ``_markdown``); public names without one are warnings.
 
     A class that sets ``__doc__ = TEMPLATE.format(...)`` (the long-tailed datasets) gets the
     docstring it has at run time.
@@ -69,12 +88,12 @@ class ProjectDocstrings(Extension):
 
     def on_instance(self, *, obj: Object, **kwargs: Any) -> None:
         if obj.docstring is not None:
-            obj.docstring.value = _EXAMPLE.sub(r"\1Examples:", obj.docstring.value)
+            obj.docstring.value = _markdown(obj.docstring.value)
 
     def on_class_members(self, *, cls: Class, **kwargs: Any) -> None:
         if cls.docstring is None and "__doc__" in cls.members:
             runtime = getattr(importlib.import_module(cls.module.path), cls.name).__doc__
-            value = _EXAMPLE.sub(r"\1Examples:", inspect.cleandoc(runtime or ""))
+            value = _markdown(inspect.cleandoc(runtime or ""))
             cls.docstring = Docstring(value, lineno=cls.lineno, parent=cls)
 
     def on_package(self, *, pkg: Module, **kwargs: Any) -> None:
