@@ -103,7 +103,10 @@ class ProjectDocstrings(Extension):
                     continue
                 member = module.get_member(name)
                 if not member.docstring:
-                    logger.warning(f"{module.path}.{name} is public but has no docstring")
+                    logger.warning(
+                        f"{module.path}.{name} is in __all__ but has no docstring; write one "
+                        "(for a constant, a string literal on the line after the assignment)"
+                    )
 
 
 def _public_modules(module: Module) -> list[Module]:
