@@ -48,10 +48,14 @@ def _check_creatable(path: Path, flag: str) -> None:
             "made under it; choose another path."
         )
     if not os.access(existing, os.W_OK | os.X_OK):
-        problem = "is on a read-only file system" if _read_only(existing) else "is not writable"
+        problem = (
+            "is on a read-only file system"
+            if _read_only(existing)
+            else "is not writable (permission denied)"
+        )
         raise CommandError(
-            f"{flag} {os.fspath(path)!r}: {os.fspath(existing)!r} {problem} (permission denied); "
-            "choose a folder you can write to."
+            f"{flag} {os.fspath(path)!r}: {os.fspath(existing)!r} {problem}; choose a folder you "
+            "can write to."
         )
 
 
