@@ -84,7 +84,7 @@ def data(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def _argv(command: str, data: Path, out: Path) -> list[str]:
+def _argv(command: str, data: Path, out: Path | str) -> list[str]:
     """Each command, writing to ``out``."""
     images = str(data / "images")
     return {
@@ -131,6 +131,15 @@ def test_output_of_the_wrong_kind(
     out = data / "images" if command == "describe" else data / "y.npy"
     err = _one_line_error(capsys, command, _argv(command, data, out))
     assert f"{str(out)!r} {message}" in err
+
+
+def test_plot_to_a_new_folder_name_is_refused(
+    data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = f"{data / 'new'}{os.sep}"
+    err = _one_line_error(capsys, "describe", _argv("describe", data, out))
+    assert f"--plot {out!r} is a folder; pass a file name" in err
+    assert not (data / "new").exists()
 
 
 @pytest.mark.parametrize("command", COMMANDS)

@@ -67,7 +67,10 @@ def register(subparsers: Any) -> None:
         help="the part of a torchvision dataset (default: train)",
     )
     parser.add_argument(
-        "--plot", type=Path, metavar="FILE.png", help="write the bar chart to this image file"
+        "--plot",
+        type=str,  # not Path, which drops a trailing slash (a folder, not a file name)
+        metavar="FILE.png",
+        help="write the bar chart to this image file (png, svg, pdf, ...)",
     )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.set_defaults(func=run)
@@ -279,8 +282,7 @@ def run(args: argparse.Namespace) -> int:
 
     if (args.path is None) == (args.dataset is None):
         raise CommandError("pass either a label file PATH or --dataset NAME --root DIR.")
-    if args.plot is not None:
-        check_file(args.plot, "--plot")
+    plot = None if args.plot is None else check_file(args.plot, "--plot")
     names: list[str] | None = None
     if args.dataset is not None:
         check_root(args.root, args.dataset)
@@ -313,10 +315,10 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(f"source: {source}")
         print(report)
-    if args.plot is not None:
-        _write_plot(report, args.plot)
+    if plot is not None:
+        _write_plot(report, plot)
         if not args.json:
-            print(f"plot written to {args.plot}")
+            print(f"plot written to {plot}")
     return 0
 
 

@@ -77,18 +77,24 @@ def check_folder(path: Path, flag: str) -> None:
     _check_creatable(path / "_", flag)
 
 
-def check_file(path: Path, flag: str) -> None:
+def check_file(path: Path | str, flag: str) -> Path:
     """``path`` is an output file that can be written (its missing parent folders can be made).
 
+    Returns:
+        ``path`` as a Path.
+
     Raises:
-        CommandError: ``path`` is a folder, lies under a file, or its folder is not writable.
+        CommandError: ``path`` is a folder (or ends with a separator), lies under a file, or its
+            folder is not writable.
     """
-    if path.is_dir():
+    if is_folder_argument(path):
+        example = os.path.join(path, "report.png")
         raise CommandError(
-            f"{flag} {os.fspath(path)!r} is a folder; pass a file name, e.g. "
-            f"{os.fspath(path / 'report.png')!r}."
+            f"{flag} {os.fspath(path)!r} is a folder; pass a file name, e.g. {example!r}."
         )
+    path = Path(path)
     _check_creatable(path, flag)
+    return path
 
 
 #: what to do about each write error the file system can report

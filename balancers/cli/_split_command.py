@@ -81,7 +81,7 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--out",
-        type=Path,
+        type=str,  # not Path, which drops the trailing slash that makes a folder
         default=None,
         help="manifest path (.json); a folder (an existing one, or a path ending with /, created "
         "if missing) gets the standard name <dataset>-lt-<profile><ratio>-seed<seed>.json",
@@ -126,8 +126,8 @@ def _manifest_path(args: argparse.Namespace) -> Path | None:
 
     if args.out is None:
         return None
-    out: Path = args.out
-    if is_folder_argument(out):
+    out = Path(args.out)
+    if is_folder_argument(args.out):
         name = LongTailSplit.file_name(
             args.dataset, args.profile, args.ratio, args.seed, args.selection
         )
