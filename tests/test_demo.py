@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import platform
 import subprocess
 import sys
 from pathlib import Path
@@ -11,9 +12,11 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
+import torchvision
 from matplotlib.figure import Figure
 from torch import nn
 
+from balancers import __version__
 from balancers.cli import main
 from balancers.datasets import long_tail_counts
 from balancers.demo import STRATEGIES, DemoConfig, Setup, resolve_strategies, run_demo
@@ -48,10 +51,16 @@ def test_console_script_quick_end_to_end(tmp_path: Path) -> None:
     for row in rows:
         assert row.rstrip().endswith("s")  # the time column
     assert "long-tailed train set of 417 images" in proc.stdout
+    made_with = (
+        f"versions: balancers {__version__}, torch {torch.__version__}, torchvision "
+        f"{torchvision.__version__}, numpy {np.__version__}, python {platform.python_version()}"
+    )
+    assert made_with in lines[: header + 1]  # the header says what the numbers were made with
     assert "100%" in proc.stderr  # a finished tqdm bar per strategy
     png = out / "recall_by_class.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     result = json.loads((out / "results.json").read_text())
+    assert made_with == "versions: " + ", ".join(f"{k} {v}" for k, v in result["versions"].items())
     assert list(result["strategies"]) == list(STRATEGIES)
     assert result["train_counts"] == long_tail_counts(124, 10, 20)
     for key, row in zip(STRATEGIES, rows, strict=True):

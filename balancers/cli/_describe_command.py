@@ -278,7 +278,7 @@ def _unpickle(path: Path) -> Any:
 
 # ---------------------------------------------------------------------------------------- main
 def run(args: argparse.Namespace) -> int:
-    from .._describe import describe
+    from .. import describe
 
     if (args.path is None) == (args.dataset is None):
         raise CommandError("pass either a label file PATH or --dataset NAME --root DIR.")

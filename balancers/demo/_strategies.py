@@ -92,7 +92,7 @@ def _plain(setup: Setup) -> Plan:
 
 
 def _weighted_ce(setup: Setup) -> Plan:
-    from .._weights import class_weights
+    from .. import class_weights
 
     weight = class_weights(setup.labels, "inverse")
     return Plan(setup.train, loss=lambda epoch: _cross_entropy(weight))
@@ -109,7 +109,7 @@ def _sampler_plan(sampler: Any, setup: Setup) -> Plan:
 
 
 def _weighted_sampler(setup: Setup) -> Plan:
-    from .._weights import sample_weights
+    from .. import sample_weights
     from ..samplers import WeightedSampler
 
     return _sampler_plan(WeightedSampler(sample_weights(setup.labels), seed=setup.seed), setup)
@@ -139,7 +139,7 @@ def _deferred_stage(epochs: int) -> int:
 
 
 def _drw(setup: Setup) -> Plan:
-    from .._weights import class_weights
+    from .. import class_weights
 
     start = _deferred_stage(setup.epochs)
     weight = class_weights(setup.labels, "effective", beta=0.9999)
