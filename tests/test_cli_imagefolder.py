@@ -131,6 +131,13 @@ def test_materialize_manifest_errors(
     assert not (tmp_path / "out").exists()
 
 
+def test_split_of_an_image_folder_has_no_download(
+    images: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["split", "imagefolder", "--root", str(images), "--download"]) == 2
+    assert "--download applies to torchvision datasets" in capsys.readouterr().err
+
+
 def test_a_missing_manifest_is_an_error_for_torchvision_data_too(
     test_data_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

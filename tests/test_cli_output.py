@@ -8,6 +8,7 @@ read-only folder is a chmod 0o555 folder and the full-disk case is skipped.
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import subprocess
@@ -18,7 +19,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from balancers.cli import main
+from balancers.cli import CommandError, main
+from balancers.cli._output import writing
 from tests.test_augment_cli import image_folder
 
 
@@ -203,3 +205,16 @@ def test_describe_json_through_head(data: Path) -> None:
     )
     assert done.stdout.splitlines() == ["{", f'  "source": "{data / "y.npy"}",']
     assert done.stderr == ""
+
+
+def test_only_errors_about_the_output_become_output_errors(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    inside = PermissionError(errno.EACCES, "Permission denied", str(out / "a" / "1.png"))
+    expected = r"--out '.*out': cannot write '.*1.png': Permission"
+    with pytest.raises(CommandError, match=expected), writing(out, "--out"):
+        raise inside
+    elsewhere = PermissionError(errno.EACCES, "Permission denied", str(tmp_path / "input.png"))
+    with pytest.raises(PermissionError), writing(out, "--out"):
+        raise elsewhere  # an unreadable input is not an output problem
+    with pytest.raises(OSError, match="Input/output error"), writing(out, "--out"):
+        raise OSError(errno.EIO, "Input/output error")  # not a write error we can explain

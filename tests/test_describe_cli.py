@@ -150,6 +150,7 @@ def test_single_csv_column_is_multiclass(
         ({}, ["--dataset", "mnist", "--root", "."], "MNIST/raw"),
         ({}, ["--dataset", "imagefolder", "--root", "."], "not an ImageFolder tree"),
         ({"y.npy": None}, ["y.npy", "--split", "test"], "--split applies to --dataset"),
+        ({}, ["--dataset", "imagefolder", "--root", ".", "--split", "test"], "is one set"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(
