@@ -65,7 +65,12 @@ def test_help_version_and_argument_errors_do_not_import_torch(argv: list[str], c
 def test_version_is_the_installed_one() -> None:
     out, _ = _probe("--version")
     assert out == f"balancers {version('balancers')}\n"
-    assert version("balancers") == balancers.__version__
+
+
+def test_package_version_is_the_project_version() -> None:
+    tomllib = pytest.importorskip("tomllib", reason="tomllib is in the standard library from 3.11")
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert project["version"] == balancers.__version__
 
 
 def test_import_balancers_imports_no_torch_until_a_name_is_used() -> None:
