@@ -120,6 +120,13 @@ def _sha256(info: Labels) -> str:
     return digest.hexdigest()
 
 
+def _new_file_mode() -> int:
+    """The mode ``open()`` gives a new file: ``0o666`` less the process umask (0o644 for 022)."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def default_n_max(info: Labels, params: SplitParams) -> int:
     """``n_max`` when not given: the smallest class count (``len // C`` for ``"ldam"``).
 
@@ -459,13 +466,6 @@ class LongTailSplit:
             checksums=checksums,
             sizes=sizes,
         )
-
-
-def _new_file_mode() -> int:
-    """The mode ``open()`` gives a new file: ``0o666`` less the process umask (0o644 for 022)."""
-    umask = os.umask(0o022)
-    os.umask(umask)
-    return 0o666 & ~umask
 
 
 def _check_manifest_layout(data: Mapping[str, Any], where: str) -> None:
