@@ -103,6 +103,8 @@ def test_split_and_materialize_honour_the_manifest(
         ("broken", ["--manifest", "broken.json"], "cannot be read"),
         ("plain", ["--manifest", "plain.json", "--part", "val"], "has no val part"),
         (None, ["--split", "test"], "--split test applies to torchvision datasets"),
+        (None, ["--part", "val"], "--part applies with --manifest"),
+        ("plain", ["--manifest", "plain.json", "--split", "test"], "exclude each other"),
     ],
 )
 def test_materialize_manifest_errors(

@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import CommandError
-from ._inputs import DATASET_HELP, DATASETS, check_root, load_image_folder
+from ._inputs import DATASET_HELP, DATASETS, check_root, check_split, load_image_folder
 from ._output import check_file, writing
 
 __all__ = ["load_label_file", "read_dataset_labels", "register"]
@@ -288,10 +288,7 @@ def run(args: argparse.Namespace) -> int:
         check_root(args.root, args.dataset)
         if args.labels is not None or args.key is not None:
             raise CommandError("--labels and --key apply to label files, not to --dataset.")
-        if args.dataset == "imagefolder" and args.split is not None:
-            raise CommandError(
-                "--split applies to torchvision datasets; an ImageFolder is one set."
-            )
+        check_split(args.dataset, args.split)
         split = args.split or "train"
         labels, class_names = read_dataset_labels(args.dataset, args.root, train=split == "train")
         source = str(args.root) if args.dataset == "imagefolder" else f"{args.dataset} ({split})"

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from . import CommandError
-from ._inputs import DATASET_HELP, DATASETS, load_dataset, load_manifest_part
+from ._inputs import DATASET_HELP, DATASETS, check_split, load_dataset, load_manifest_part
 from ._output import check_folder, writing
 
 __all__ = ["register"]
@@ -36,7 +36,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--split",
         choices=("train", "test"),
-        default="train",
+        default=None,
         help="which part of a torchvision dataset to read (default: train)",
     )
     parser.add_argument(
@@ -48,7 +48,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--part",
         choices=("train", "val", "test"),
-        default="train",
+        default=None,
         help="with --manifest: which part of the split (default: train)",
     )
     parser.add_argument("--out", type=Path, required=True, help="output folder")
@@ -79,12 +79,16 @@ def register(subparsers: Any) -> None:
 
 def _load_dataset(args: argparse.Namespace) -> Any:
     if args.manifest is not None:
-        return load_manifest_part(args.dataset, args.root, args.manifest, args.part)
-    if args.split == "test" and args.dataset == "imagefolder":
-        raise CommandError(
-            "--split test applies to torchvision datasets; an ImageFolder is one set."
-        )
-    return load_dataset(args.dataset, args.root, train=args.split == "train")
+        if args.split is not None:
+            raise CommandError(
+                "--split and --manifest exclude each other: the manifest names its parts; "
+                "choose one with --part."
+            )
+        return load_manifest_part(args.dataset, args.root, args.manifest, args.part or "train")
+    if args.part is not None:
+        raise CommandError("--part applies with --manifest (a part of a long-tail split).")
+    check_split(args.dataset, args.split)
+    return load_dataset(args.dataset, args.root, train=args.split != "test")
 
 
 def _pipeline(args: argparse.Namespace) -> Any:
