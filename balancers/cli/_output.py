@@ -60,6 +60,9 @@ def _check_creatable(path: Path, flag: str) -> None:
 
 
 def _read_only(path: Path) -> bool:
+    """``path`` is on a file system mounted read-only (POSIX; False where that cannot be told)."""
+    if not hasattr(os, "statvfs"):
+        return False
     return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
 
 
