@@ -56,61 +56,64 @@ def _is_missing(value: Any) -> bool:
     """None, a float NaN or pandas' ``NA``: a label that is not there."""
     if value is None or type(value).__name__ == "NAType":
         return True
-    return (
-        isinstance(value, numbers.Real)
-        and not isinstance(value, numbers.Integral)
-        and (
-            value != value  # NaN
-        )
-    )
+    return isinstance(value, numbers.Real) and value != value  # NaN is the only x != x
 
 
-def _kind(value: Any) -> str:
-    if isinstance(value, bool | np.bool_):
+def _kind(kind_of: type) -> str:
+    """The class-id kind of a Python type: values of two kinds must not be merged."""
+    if issubclass(kind_of, bool | np.bool_):
         return "bool"
-    if isinstance(value, numbers.Real):
+    if issubclass(kind_of, numbers.Real):
         return "number"
-    if isinstance(value, str | bytes):
-        return type(value).__name__ if not isinstance(value, np.generic) else "str"
+    if issubclass(kind_of, str):
+        return "str"
+    if issubclass(kind_of, bytes):
+        return "bytes"
+    if kind_of is type(None) or kind_of.__name__ == "NAType":
+        return "missing"
+    if issubclass(kind_of, list | tuple | np.ndarray | torch.Tensor):
+        return "row"
     return "other"
+
+
+def _missing_error(positions: Sequence[int], n: int, name: str) -> ValueError:
+    shown = ", ".join(str(i) for i in positions[:_SHOWN]) + (
+        ", ..." if len(positions) > _SHOWN else ""
+    )
+    return ValueError(
+        f"`{name}` should have a class for every sample, but {len(positions)} of {n} labels "
+        f"are missing (None or NaN), at positions [{shown}]. Drop those samples or give them "
+        "a class of their own."
+    )
 
 
 def _check_class_values(values: Sequence[Any], name: str) -> None:
     """Reject missing labels and class ids of mixed types before numpy merges them.
 
     ``np.asarray([1, "1"])`` silently makes both the string ``"1"``; a NaN among strings becomes
-    the class ``"nan"``. Scalars of one kind (numbers, booleans, strings, bytes) pass.
+    the class ``"nan"``. Scalars of one kind (numbers, booleans, strings, bytes) pass; the kinds
+    are decided per type, so a long list of one type costs one pass of ``type()``.
 
     Raises:
         ValueError: missing labels (None, NaN, pandas NA), with their count and first positions.
         TypeError: class ids of more than one kind.
     """
-    types = set(map(type, values))
-    if len(types) == 1 and not _is_missing(values[0]) and types != {float}:
-        return  # the common case, decided without looking at every value
-    if any(issubclass(t, list | tuple | np.ndarray | torch.Tensor) for t in types):
-        return  # rows of a 2-D array: numpy checks their shape, check_labels their values
+    kinds = {_kind(t) for t in set(map(type, values))}
+    if "row" in kinds or (len(kinds - {"other"}) <= 1 and "missing" not in kinds):
+        return  # one kind (a float NaN is found by the float path), or rows of a 2-D array
     missing = [i for i, v in enumerate(values) if _is_missing(v)]
     if missing:
-        shown = ", ".join(str(i) for i in missing[:_SHOWN]) + (
-            ", ..." if len(missing) > _SHOWN else ""
-        )
-        raise ValueError(
-            f"`{name}` should have a class for every sample, but {len(missing)} of "
-            f"{len(values)} labels are missing (None or NaN), at positions [{shown}]. Drop "
-            "those samples or give them a class of their own."
-        )
+        raise _missing_error(missing, len(values), name)
     first: dict[str, int] = {}
     for i, v in enumerate(values):
-        first.setdefault(_kind(v), i)
+        first.setdefault(_kind(type(v)), i)
     first.pop("other", None)
-    if len(first) > 1:
-        examples = ", ".join(f"{name}[{i}]={values[i]!r}" for i in sorted(first.values()))
-        raise TypeError(
-            f"`{name}` should hold class ids of one type (integers or strings), but got "
-            f"{' and '.join(sorted(first))} class ids mixed ({examples}). Convert them to one "
-            "type first, e.g. [str(y) for y in labels]."
-        )
+    examples = ", ".join(f"{name}[{i}]={values[i]!r}" for i in sorted(first.values()))
+    raise TypeError(
+        f"`{name}` should hold class ids of one type (integers or strings), but got "
+        f"{' and '.join(sorted(first))} class ids mixed ({examples}). Convert them to one "
+        "type first, e.g. [str(y) for y in labels]."
+    )
 
 
 def _label_array(values: Any, name: str = "labels") -> npt.NDArray[Any]:
@@ -374,8 +377,9 @@ def _multiclass(arr: npt.NDArray[Any], name: str) -> Labels:
             )
     if np.issubdtype(arr.dtype, np.floating):
         arr = arr.astype(np.float64, copy=False)
-        if np.isnan(arr).any():
-            _check_class_values(arr.tolist(), name)  # raises: missing labels
+        nan = np.isnan(arr)
+        if nan.any():
+            raise _missing_error(np.flatnonzero(nan).tolist(), arr.shape[0], name)
         bad = ~np.isfinite(arr) | (arr != np.round(arr)) | (np.abs(arr) > _EXACT_FLOAT_INT)
         if bad.any():
             first = int(np.flatnonzero(bad)[0])
