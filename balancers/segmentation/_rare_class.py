@@ -163,10 +163,10 @@ class RareClassSampler(ClassThenInstanceSampler):
     def _draws(
         self, rng: np.random.Generator
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-        probs = self.class_probabilities_[self._present]
+        probs = self.class_probabilities_[self._groups]
         draws = draw_classes(rng, probs / probs.sum(), self.num_samples)
         images = cycle_draws(self._indptr, self._rows, draws, rng)
-        return self._present[draws.astype(np.int64)], images
+        return self._groups[draws.astype(np.int64)], images
 
     def _draw_epoch(self, epoch: int, rng: np.random.Generator) -> npt.NDArray[np.int64]:
         return self._draws(rng)[1]
