@@ -39,11 +39,11 @@ if TYPE_CHECKING:
     from .samplers import EpochSampler as EpochSampler
     from .samplers import IndexBatchSampler as IndexBatchSampler
     from .samplers import ProgressivelyBalancedSampler as ProgressivelyBalancedSampler
-    from .samplers import RareClassSampler as RareClassSampler
     from .samplers import RepeatFactorSampler as RepeatFactorSampler
     from .samplers import ResampledSampler as ResampledSampler
     from .samplers import WeightedSampler as WeightedSampler
     from .samplers import weighted_random_sampler as weighted_random_sampler
+    from .segmentation import RareClassSampler as RareClassSampler
 
 __version__ = "0.2.0"
 
@@ -57,7 +57,7 @@ _SOURCES: dict[str, str] = {
     "IndexBatchSampler": ".samplers",
     "IterativeStratifiedKFold": ".model_selection",
     "ProgressivelyBalancedSampler": ".samplers",
-    "RareClassSampler": ".samplers",
+    "RareClassSampler": ".segmentation",
     "RepeatFactorSampler": ".samplers",
     "ResampledSampler": ".samplers",
     "WeightedSampler": ".samplers",
