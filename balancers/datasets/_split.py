@@ -120,6 +120,13 @@ def _sha256(info: Labels) -> str:
     return digest.hexdigest()
 
 
+def _new_file_mode() -> int:
+    """The mode ``open()`` gives a new file: ``0o666`` less the process umask (0o644 for 022)."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def default_n_max(info: Labels, params: SplitParams) -> int:
     """``n_max`` when not given: the smallest class count (``len // C`` for ``"ldam"``).
 
@@ -387,12 +394,35 @@ class LongTailSplit:
             },
         }
 
+    @staticmethod
+    def file_name(
+        source: str, profile: str, imbalance_ratio: float, seed: int, selection: str = "random"
+    ) -> str:
+        """The standard manifest file name, e.g. ``mnist-lt-exp100-seed0.json``.
+
+        Example:
+            >>> LongTailSplit.file_name("cifar10", "exp", 100.0, 0, "ldam")
+            'cifar10-lt-exp100-seed0-ldam.json'
+        """
+        suffix = "" if selection == "random" else f"-{selection}"
+        return f"{source}-lt-{profile}{imbalance_ratio:g}-seed{seed}{suffix}.json"
+
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the manifest as JSON, atomically (a temporary file renamed into place).
 
-        Missing parent folders are created. Returns the path written.
+        A ``path`` that ends with a separator or is an existing folder is a folder: the file in
+        it gets the standard name of :meth:`file_name` (the source named by its class, e.g.
+        ``mnist-lt-exp100-seed0.json`` for torchvision's ``MNIST``). Missing parent folders are
+        created. The file gets the usual permissions of a new file (``0o666`` less the umask).
+        Returns the path written.
         """
         target = Path(path)
+        if os.fspath(path).endswith(("/", os.sep)) or target.is_dir():
+            p = self.parameters
+            source = type(self.train.dataset).__name__.lower()
+            target = target / self.file_name(
+                source, p["profile"], p["imbalance_ratio"], p["seed"], p["selection"]
+            )
         target.parent.mkdir(parents=True, exist_ok=True)
         text = json.dumps(self.manifest(), separators=(",", ":")) + "\n"
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
@@ -401,6 +431,7 @@ class LongTailSplit:
                 fh.write(text)
                 fh.flush()
                 os.fsync(fh.fileno())
+            os.chmod(tmp, _new_file_mode())  # mkstemp makes 0o600 files
             os.replace(tmp, target)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
