@@ -2,14 +2,20 @@
 
 - :class:`IterativeStratifiedKFold`: K folds by iterative stratification (Sechidis et al. 2011),
   or over label pairs (Szymański & Kajdanowicz 2017), as a ``BaseCrossValidator``;
-- :func:`iterative_train_test_split`: train and test indices the same way;
+- :class:`IterativeStratifiedGroupKFold`: the same with groups kept whole (patients, subjects);
+- :func:`iterative_train_test_split`: train and test indices the same way (``groups=`` too);
 - :func:`stratification_report`: LD, ED and empty (fold, label) cells, also over label pairs.
 """
 
 from ._measures import StratificationReport, stratification_report
-from ._split import IterativeStratifiedKFold, iterative_train_test_split
+from ._split import (
+    IterativeStratifiedGroupKFold,
+    IterativeStratifiedKFold,
+    iterative_train_test_split,
+)
 
 __all__ = [
+    "IterativeStratifiedGroupKFold",
     "IterativeStratifiedKFold",
     "StratificationReport",
     "iterative_train_test_split",

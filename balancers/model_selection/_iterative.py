@@ -35,7 +35,14 @@ import numpy.typing as npt
 from .._labels import Labels
 from .._segments import segment_positions, segment_ranks
 
-__all__ = ["ItemIndex", "batch_picks", "item_index", "iterative_folds"]
+__all__ = [
+    "ItemIndex",
+    "batch_picks",
+    "group_index",
+    "item_index",
+    "iterative_folds",
+    "iterative_group_folds",
+]
 
 _I64 = np.int64
 _LIVE = np.uint64(1 << 63)  # rarity keys at or above this belong to exhausted items
@@ -367,4 +374,115 @@ def iterative_folds(
         if rng is not None:
             picks = rng.permutation(picks)
         fold[empty] = picks
+    return fold
+
+
+def group_index(
+    index: ItemIndex, group_ids: IntArray, n_groups: int
+) -> tuple[ItemIndex, IntArray, IntArray]:
+    """The groups as super-rows of ``index``: a group holds the items of its rows.
+
+    Args:
+        index: the items of the rows (from :func:`item_index`).
+        group_ids: the group number (``0..n_groups-1``) of each row.
+        n_groups: number of groups.
+
+    Returns:
+        ``(groups, mass, sizes)``: the items of each group as an :class:`ItemIndex` whose rows
+        are the groups, the number of the group's rows holding each of those items (aligned with
+        ``groups.row_items``) and the number of rows of each group.
+    """
+    n_items = max(index.n_items, 1)
+    rows = np.repeat(np.arange(index.n_samples, dtype=_I64), np.diff(index.row_ptr))
+    keys = group_ids[rows] * n_items + index.row_items
+    uniq, mass = np.unique(keys, return_counts=True)
+    owner = uniq // n_items
+    ptr = np.zeros(n_groups + 1, dtype=_I64)
+    np.cumsum(np.bincount(owner, minlength=n_groups), out=ptr[1:])
+    groups = ItemIndex(n_groups, ptr, (uniq % n_items).astype(_I64), index.n_items, index.pairs)
+    sizes = np.bincount(group_ids, minlength=n_groups).astype(_I64)
+    return groups, mass.astype(_I64), sizes
+
+
+def iterative_group_folds(
+    groups: ItemIndex,
+    mass: IntArray,
+    sizes: IntArray,
+    weights: IntArray,
+    rng: np.random.Generator | None,
+) -> IntArray:
+    """Assign each group to a fold by iterative stratification over super-rows.
+
+    The procedure of :func:`iterative_folds` with weighted examples: a group counts for
+    ``mass`` rows of each of its items and ``sizes`` rows in all. Repeatedly take the item with
+    the fewest unassigned groups and place its groups, largest share of the item first, each in
+    the fold whose desire it best fills: the fold that maximises
+    ``sum_i mass_i * desire_i / total_i + size * desire_rows / n_rows`` over the group's items
+    ``i`` (the steepest descent of the chi-square distance between the folds' counts and their
+    targets; for unit rows it reduces to the largest desire for the item). Groups with no item go
+    last, largest first, to the folds furthest below their row share.
+
+    Args:
+        groups: the items of each group (from :func:`group_index`).
+        mass: rows of the group holding each item, aligned with ``groups.row_items``.
+        sizes: rows of each group.
+        weights: positive integer weight of each fold (its share of the rows and of every item).
+        rng: None for the deterministic variant (ties to the lower item and fold numbers, groups
+            of equal share in index order); a generator for random tie-breaks and group order.
+            Its draws, in order: ``permutation(n_items)``; ``permutation(n_groups)``; per item
+            taken, ``permutation(k)``; for the groups with no item, ``permutation(k)``.
+
+    Returns:
+        int64 array: the fold of each group.
+    """
+    n_groups, n_items = groups.n_samples, groups.n_items
+    k = int(weights.shape[0])
+    share = weights.astype(np.float64) / float(weights.sum())
+    item_total = np.bincount(groups.row_items, weights=mass, minlength=n_items)
+    n_rows = float(sizes.sum())
+    desire = item_total[:, None] * share[None, :]
+    rows_desire = n_rows * share
+    # Per entry, the item's weight in the fold choice: mass / total of the item.
+    entry_weight = mass / np.maximum(item_total[groups.row_items], 1.0)
+    size_weight = sizes / max(n_rows, 1.0)
+    fold = np.full(n_groups, -1, dtype=_I64)
+    prio = np.arange(n_items, dtype=_I64) if rng is None else rng.permutation(n_items).astype(_I64)
+    visit = np.arange(n_groups, dtype=_I64) if rng is None else rng.permutation(n_groups)
+    visit_rank = np.empty(n_groups, dtype=_I64)
+    visit_rank[visit] = np.arange(n_groups, dtype=_I64)
+    scale = max(n_items, 1)
+    key = ((groups.counts - 1) * scale + prio).view(np.uint64)
+    unit = np.uint64(scale)
+    ptr, row_ptr, row_items = groups.item_ptr, groups.row_ptr, groups.row_items
+    # Where each (item, group) entry sits in the group's CSR, to read the item's mass.
+    entry_of = np.argsort(row_items, kind="stable")
+    while n_items:
+        it = int(key.argmin())
+        if int(key[it]) >= int(_LIVE):
+            break
+        a, b = int(ptr[it]), int(ptr[it + 1])
+        members = groups.item_rows[a:b]
+        free = fold[members] < 0
+        batch = members[free]
+        own = mass[entry_of[a:b][free]]
+        # Largest share of the item first, then largest group, then visit order.
+        batch = batch[np.lexsort((visit_rank[batch], -sizes[batch], -own))]
+        rank = None if rng is None else rng.permutation(k)
+        for g in batch.tolist():
+            lo, hi = int(row_ptr[g]), int(row_ptr[g + 1])
+            items = row_items[lo:hi]
+            score = entry_weight[lo:hi] @ desire[items] + size_weight[g] * rows_desire
+            j = int(score.argmax()) if rank is None else int(rank[score[rank].argmax()])
+            fold[g] = j
+            desire[items, j] -= mass[lo:hi]
+            rows_desire[j] -= sizes[g]
+            key[items] -= unit
+    empty = np.flatnonzero(fold < 0)
+    if empty.shape[0]:
+        rank = np.arange(k) if rng is None else rng.permutation(k)
+        empty = empty[np.lexsort((visit_rank[empty], -sizes[empty]))]
+        for g in empty.tolist():
+            j = int(rank[rows_desire[rank].argmax()])
+            fold[g] = j
+            rows_desire[j] -= sizes[g]
     return fold
