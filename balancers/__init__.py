@@ -10,11 +10,15 @@ from . import losses as losses
 from . import metrics as metrics
 from ._describe import ImbalanceReport, describe
 from ._labels import get_labels
+from ._regression import TargetReport, describe_targets, regression_weights
 from ._weights import class_weights, pos_weight, sample_weights
 from .model_selection import (
+    IterativeStratifiedGroupKFold,
     IterativeStratifiedKFold,
+    bin_continuous,
     iterative_train_test_split,
     stratification_report,
+    stratification_targets,
 )
 from .resample import (
     lp_ros,
@@ -46,14 +50,18 @@ __all__ = [
     "EpochSampler",
     "ImbalanceReport",
     "IndexBatchSampler",
+    "IterativeStratifiedGroupKFold",
     "IterativeStratifiedKFold",
     "ProgressivelyBalancedSampler",
     "RepeatFactorSampler",
     "ResampledSampler",
+    "TargetReport",
     "WeightedSampler",
     "__version__",
+    "bin_continuous",
     "class_weights",
     "describe",
+    "describe_targets",
     "get_labels",
     "iterative_train_test_split",
     "lp_ros",
@@ -63,7 +71,9 @@ __all__ = [
     "pos_weight",
     "random_oversample",
     "random_undersample",
+    "regression_weights",
     "sample_weights",
     "stratification_report",
+    "stratification_targets",
     "weighted_random_sampler",
 ]

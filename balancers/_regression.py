@@ -21,7 +21,9 @@ from ._validation import check_choice, check_int, check_real, describe_value
 __all__ = [
     "TargetReport",
     "bin_targets",
+    "check_bins",
     "check_targets",
+    "check_thresholds",
     "describe_targets",
     "lds_window",
     "regression_weights",
@@ -77,7 +79,7 @@ def check_targets(y: Any, name: str = "y") -> FloatArray:
     return out
 
 
-def _check_bins(bins: Any, name: str = "bins") -> int:
+def check_bins(bins: Any, name: str = "bins") -> int:
     value = check_int(
         bins, name, minimum=1, hint="Pass the number of equal-width bins, e.g. bins=100."
     )
@@ -158,7 +160,7 @@ def smoothed_density(
         [1.9142, 1.7071]
     """
     values = check_targets(y)
-    bins = _check_bins(bins)
+    bins = check_bins(bins)
     kernel, sigma, ks, scheme = _check_lds(kernel, sigma, ks, scheme)
     counts, edges, _ = _histogram(values, bins)
     base = np.sqrt(counts) if scheme == "sqrt_inverse" else counts.astype(np.float64)
@@ -248,7 +250,7 @@ def shot_regions(counts: IntArray, many: int = 100, few: int = 20) -> npt.NDArra
     return np.where(counts > many, "many", np.where(counts < few, "few", "medium"))
 
 
-def _check_thresholds(many: Any, few: Any) -> tuple[int, int]:
+def check_thresholds(many: Any, few: Any) -> tuple[int, int]:
     many_value = check_int(many, "many", minimum=0)
     few_value = check_int(few, "few", minimum=0)
     assert many_value is not None and few_value is not None
@@ -372,8 +374,8 @@ def describe_targets(y: Any, *, bins: int = 100, many: int = 100, few: int = 20)
         {'many': 150, 'medium': 50, 'few': 5}
     """
     values = check_targets(y)
-    bins = _check_bins(bins)
-    many, few = _check_thresholds(many, few)
+    bins = check_bins(bins)
+    many, few = check_thresholds(many, few)
     counts, edges, _ = _histogram(values, bins)
     regions = shot_regions(counts, many, few)
     return TargetReport(

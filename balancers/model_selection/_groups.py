@@ -47,8 +47,7 @@ def check_groups(groups: Any, n: int) -> tuple[IntArray, int]:
     arr = np.asarray(groups)
     if arr.ndim != 1:
         raise ValueError(
-            f"`groups` should be a 1-D array with one group id per row, but got shape "
-            f"{arr.shape}."
+            f"`groups` should be a 1-D array with one group id per row, but got shape {arr.shape}."
         )
     if arr.shape[0] != n:
         raise ValueError(
