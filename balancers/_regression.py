@@ -152,7 +152,7 @@ def smoothed_density(
 
     Returns:
         ``(density, edges)``: ``bins`` smoothed values and ``bins + 1`` edges. A constant target
-        has all its samples in the first bin.
+        has a single bin (one value, edges ``[v, v]``), whatever ``bins`` is.
 
     Example:
         >>> density, edges = smoothed_density([0.0, 0.0, 1.0], bins=2, kernel="triangular", ks=3)
@@ -165,13 +165,16 @@ def smoothed_density(
     counts, edges, _ = _histogram(values, bins)
     base = np.sqrt(counts) if scheme == "sqrt_inverse" else counts.astype(np.float64)
     window = lds_window(kernel, ks, sigma)
-    full = np.convolve(base, window)  # length bins + ks - 1, centred at offset (ks - 1) // 2
+    full = np.convolve(base, window)  # centred at offset (ks - 1) // 2
     half = (ks - 1) // 2
-    return full[half : half + bins], edges
+    return full[half : half + counts.shape[0]], edges
 
 
 def _histogram(values: FloatArray, bins: int) -> tuple[IntArray, FloatArray, IntArray]:
+    """Counts, edges and bin of each value; a constant target has one bin, whatever ``bins``."""
     lo, hi = float(values.min()), float(values.max())
+    if hi <= lo:
+        bins = 1
     which = bin_targets(values, bins, lo, hi)
     counts = np.bincount(which, minlength=bins).astype(np.int64)
     edges = np.linspace(lo, hi, bins + 1)
@@ -198,8 +201,8 @@ def regression_weights(
 
     - one finite, positive float64 weight per sample, mean 1; samples in the same bin share a
       weight, and rarer bins (after smoothing) weigh more;
-    - a constant target (all values equal) falls in a single bin whatever ``bins`` is, and
-      every weight is 1;
+    - a constant target (all values equal) has a single bin whatever ``bins`` is (equal-width
+      bins of a zero range do not exist), and every weight is 1;
     - usable as per-sample loss weights (``(w * (pred - y) ** 2).mean()``) and as
       :class:`balancers.WeightedSampler` weights.
 
@@ -354,7 +357,7 @@ def describe_targets(y: Any, *, bins: int = 100, many: int = 100, few: int = 20)
 
     Bins are equal-width over ``[min(y), max(y)]``; a bin with more than ``many`` targets is
     many-shot, one with fewer than ``few`` few-shot, the rest medium-shot (100 and 20 in Yang et
-    al. 2021). A constant target fills the first bin.
+    al. 2021). A constant target has a single bin, whatever ``bins`` is.
 
     Args:
         y: continuous targets (list, numpy, torch, pandas).

@@ -416,10 +416,10 @@ def iterative_group_folds(
     The procedure of :func:`iterative_folds` with weighted examples: a group counts for
     ``mass`` rows of each of its items and ``sizes`` rows in all. Repeatedly take the item with
     the fewest unassigned groups and place its groups, largest share of the item first, each in
-    the fold whose desire it best fills: the fold that maximises
-    ``sum_i mass_i * desire_i / total_i + size * desire_rows / n_rows`` over the group's items
-    ``i`` (the steepest descent of the chi-square distance between the folds' counts and their
-    targets; for unit rows it reduces to the largest desire for the item). Groups with no item go
+    the fold whose desire it best fills: the fold ``j`` that maximises
+    ``(sum_i mass_i * desire_ij / total_i + size * desire_rows_j / n_rows) / share_j`` over the
+    group's items ``i`` (the steepest descent of the chi-square distance between the folds'
+    counts and their targets, ``sum (count - target)^2 / target`` over items and rows). Groups with no item go
     last, largest first, to the folds furthest below their row share.
 
     Args:
@@ -438,13 +438,20 @@ def iterative_group_folds(
     n_groups, n_items = groups.n_samples, groups.n_items
     k = int(weights.shape[0])
     share = weights.astype(np.float64) / float(weights.sum())
-    item_total = np.bincount(groups.row_items, weights=mass, minlength=n_items)
-    n_rows = float(sizes.sum())
-    desire = item_total[:, None] * share[None, :]
-    rows_desire = n_rows * share
-    # Per entry, the item's weight in the fold choice: mass / total of the item.
-    entry_weight = mass / np.maximum(item_total[groups.row_items], 1.0)
-    size_weight = sizes / max(n_rows, 1.0)
+    # The rows are one more item, number n_items, that every group holds `sizes` times.
+    row_len = np.diff(groups.row_ptr)
+    ext_ptr = groups.row_ptr + np.arange(n_groups + 1, dtype=_I64)
+    last = ext_ptr[1:] - 1
+    ext_items = np.full(int(ext_ptr[-1]), n_items, dtype=_I64)
+    ext_mass = sizes.astype(np.float64)[np.repeat(np.arange(n_groups), row_len + 1)]
+    inner = np.ones(ext_items.shape[0], dtype=np.bool_)
+    inner[last] = False
+    ext_items[inner] = groups.row_items
+    ext_mass[inner] = mass
+    total = np.bincount(ext_items, weights=ext_mass, minlength=n_items + 1)
+    desire = total[:, None] * share[None, :]
+    # Per entry, its weight in the fold choice: mass / total of the item.
+    entry_weight = ext_mass / np.maximum(total[ext_items], 1.0)
     fold = np.full(n_groups, -1, dtype=_I64)
     prio = np.arange(n_items, dtype=_I64) if rng is None else rng.permutation(n_items).astype(_I64)
     visit = np.arange(n_groups, dtype=_I64) if rng is None else rng.permutation(n_groups)
@@ -453,9 +460,10 @@ def iterative_group_folds(
     scale = max(n_items, 1)
     key = ((groups.counts - 1) * scale + prio).view(np.uint64)
     unit = np.uint64(scale)
-    ptr, row_ptr, row_items = groups.item_ptr, groups.row_ptr, groups.row_items
+    ptr = groups.item_ptr
+    bounds = ext_ptr.tolist()
     # Where each (item, group) entry sits in the group's CSR, to read the item's mass.
-    entry_of = np.argsort(row_items, kind="stable")
+    entry_of = np.argsort(groups.row_items, kind="stable")
     while n_items:
         it = int(key.argmin())
         if int(key[it]) >= int(_LIVE):
@@ -468,15 +476,19 @@ def iterative_group_folds(
         # Largest share of the item first, then largest group, then visit order.
         batch = batch[np.lexsort((visit_rank[batch], -sizes[batch], -own))]
         rank = None if rng is None else rng.permutation(k)
+        chosen = []
         for g in batch.tolist():
-            lo, hi = int(row_ptr[g]), int(row_ptr[g + 1])
-            items = row_items[lo:hi]
-            score = entry_weight[lo:hi] @ desire[items] + size_weight[g] * rows_desire
+            lo, hi = bounds[g], bounds[g + 1]
+            items = ext_items[lo:hi]
+            score = entry_weight[lo:hi] @ desire[items]
+            score /= share
             j = int(score.argmax()) if rank is None else int(rank[score[rank].argmax()])
-            fold[g] = j
-            desire[items, j] -= mass[lo:hi]
-            rows_desire[j] -= sizes[g]
-            key[items] -= unit
+            desire[items, j] -= ext_mass[lo:hi]
+            chosen.append(j)
+        fold[batch] = chosen
+        touched = groups.items_of(batch)  # the batch's groups leave every item they hold
+        key -= np.bincount(touched, minlength=n_items).view(np.uint64) * unit
+    rows_desire = desire[n_items]
     empty = np.flatnonzero(fold < 0)
     if empty.shape[0]:
         rank = np.arange(k) if rng is None else rng.permutation(k)

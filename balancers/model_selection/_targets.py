@@ -27,7 +27,8 @@ def bin_continuous(y: Any, n_bins: int = 5, strategy: str = "quantile") -> npt.N
     """Cut a continuous column into ``n_bins`` ordered bins, for stratification.
 
     ``strategy="quantile"`` puts about the same number of values in each bin (edges at the
-    quantiles; equal edges from repeated values merge, so fewer bins can come out);
+    quantiles; equal edges from repeated values merge, so fewer bins can come out, numbered
+    from 0 without gaps);
     ``"uniform"`` uses equal-width bins over ``[min, max]``. A constant column gives a single
     bin (all zeros) whatever ``n_bins`` is.
 
@@ -37,7 +38,8 @@ def bin_continuous(y: Any, n_bins: int = 5, strategy: str = "quantile") -> npt.N
         strategy: ``"quantile"`` or ``"uniform"``.
 
     Returns:
-        int64 bin numbers ``0..n_bins-1`` (in increasing order of the values), one per row.
+        int64 bin numbers from 0 to at most ``n_bins - 1`` (in increasing order of the values),
+        one per row.
 
     Raises:
         TypeError: ``y`` not numeric, or ``n_bins``/``strategy`` of the wrong type.
@@ -55,7 +57,9 @@ def bin_continuous(y: Any, n_bins: int = 5, strategy: str = "quantile") -> npt.N
     strategy = check_choice(strategy, "strategy", STRATEGIES)
     if strategy == "quantile":
         inner = np.unique(np.quantile(values, np.linspace(0.0, 1.0, n + 1)[1:-1]))
-        return np.searchsorted(inner, values, side="right").astype(np.int64)
+        raw = np.searchsorted(inner, values, side="right")
+        # Bins left empty by repeated values are dropped: the bins stay numbered 0, 1, ...
+        return np.unique(raw, return_inverse=True)[1].reshape(-1).astype(np.int64)
     lo, hi = float(values.min()), float(values.max())
     if hi <= lo:
         return np.zeros(values.shape[0], dtype=np.int64)
