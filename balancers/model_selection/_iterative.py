@@ -419,8 +419,8 @@ def iterative_group_folds(
     the fold whose desire it best fills: the fold ``j`` that maximises
     ``(sum_i mass_i * desire_ij / total_i + size * desire_rows_j / n_rows) / share_j`` over the
     group's items ``i`` (the steepest descent of the chi-square distance between the folds'
-    counts and their targets, ``sum (count - target)^2 / target`` over items and rows). Groups with no item go
-    last, largest first, to the folds furthest below their row share.
+    counts and their targets, ``sum (count - target)^2 / target`` over items and rows). Groups
+    with no item go last, largest first, to the folds furthest below their row share.
 
     Args:
         groups: the items of each group (from :func:`group_index`).
