@@ -218,7 +218,7 @@ def test_folds_partition_and_never_split_groups(
     with _big_group_warning(groups, k):
         folds = _test_folds(cv, y, groups)
     assert np.array_equal(np.sort(np.concatenate(folds)), np.arange(y.shape[0]))
-    owner = {}
+    owner: dict[int, int] = {}
     for j, fold in enumerate(folds):
         for g in np.unique(groups[fold]).tolist():
             assert owner.setdefault(g, j) == j
