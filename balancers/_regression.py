@@ -241,8 +241,7 @@ def regression_weights(
         values, bins=bins, kernel=kernel, sigma=sigma, ks=ks, scheme=scheme
     )
     which = bin_targets(values, density.shape[0], float(edges[0]), float(edges[-1]))
-    inverse = 1.0 / density  # every occupied bin has density >= its own (root) count >= 1
-    weights = inverse[which]
+    weights = 1.0 / density[which]  # an occupied bin has density >= its own (root) count >= 1
     weights *= weights.shape[0] / weights.sum()
     return torch.from_numpy(weights)
 
