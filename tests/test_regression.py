@@ -33,6 +33,7 @@ def _expected(bin0: float, bin1: float, bin3: float) -> list[float]:
     return _normalised([1 / bin0] * 4 + [1 / bin1, 1 / bin3])
 
 
+BAD_BINS: Any = 2.5
 E1, E2, E05 = math.exp(-1), math.exp(-2), math.exp(-0.5)
 
 
@@ -177,7 +178,7 @@ def test_regression_report_matches_scikit_learn_and_regions() -> None:
         (lambda: regression_weights(np.ones((3, 2))), ValueError, "`y` should be a 1-D array"),
         (lambda: regression_weights(["a", "b"]), TypeError, "`y` should hold real-valued"),
         (lambda: regression_weights([1.0, 2.0], bins=0), ValueError, "`bins` should be"),
-        (lambda: regression_weights([1.0, 2.0], bins=2.5)  # type: ignore[arg-type], TypeError, "`bins` should be"),
+        (lambda: regression_weights([1.0, 2.0], bins=BAD_BINS), TypeError, "`bins` should be"),
         (lambda: regression_weights([1.0, 2.0], sigma=0), ValueError, "`sigma` should be"),
         (lambda: regression_weights([1.0, 2.0], sigma=-1.0), ValueError, "`sigma` should be"),
         (lambda: regression_weights([1.0, 2.0], kernel="box"), ValueError, "`kernel` should be"),
