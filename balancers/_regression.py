@@ -9,6 +9,7 @@ training samples in the bin), medium-shot (20 to 100) and few-shot (fewer than 2
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,11 +21,12 @@ from ._validation import check_choice, check_int, check_real, describe_value
 
 __all__ = [
     "TargetReport",
-    "bin_targets",
+    "bin_index",
     "check_bins",
     "check_targets",
     "check_thresholds",
     "describe_targets",
+    "histogram",
     "lds_window",
     "regression_weights",
     "shot_regions",
@@ -79,24 +81,53 @@ def check_targets(y: Any, name: str = "y") -> FloatArray:
     return out
 
 
-def check_bins(bins: Any, name: str = "bins") -> int:
-    value = check_int(
-        bins, name, minimum=1, hint="Pass the number of equal-width bins, e.g. bins=100."
-    )
-    assert value is not None
-    return value
+def check_bins(bins: Any, name: str = "bins") -> int | FloatArray:
+    """A number of equal-width bins (an int >= 1) or increasing bin edges (at least 2)."""
+    if isinstance(bins, numbers.Integral) and not isinstance(bins, bool | np.bool_):
+        value = check_int(bins, name, minimum=1, hint="Pass a number of bins, e.g. bins=100.")
+        assert value is not None
+        return value
+    if isinstance(bins, str | bytes | bool | np.bool_ | numbers.Real) or not hasattr(
+        bins, "__len__"
+    ):
+        raise TypeError(
+            f"`{name}` should be a number of equal-width bins or a sequence of bin edges, but "
+            f"got {name}={describe_value(bins)} of type {type(bins).__name__}."
+        )
+    edges = np.asarray(bins, dtype=np.float64)
+    if (
+        edges.ndim != 1
+        or edges.shape[0] < 2
+        or not np.all(np.isfinite(edges))
+        or np.any(np.diff(edges) <= 0)
+    ):
+        raise ValueError(
+            f"`{name}` as edges should be a 1-D increasing sequence of at least 2 finite "
+            f"values, but got {name}={describe_value(bins)}."
+        )
+    return edges
 
 
-def bin_targets(y: FloatArray, bins: int, lo: float, hi: float) -> IntArray:
-    """The equal-width bin (``0..bins-1``) of each target on ``[lo, hi]``.
+def histogram(values: FloatArray, bins: int | FloatArray) -> tuple[IntArray, FloatArray, IntArray]:
+    """``(counts, edges, bin of each value)``.
 
-    Targets outside the range go to the first or last bin. When ``lo == hi`` (a constant
-    target) every target is in bin 0.
+    ``bins`` an int: equal-width bins over ``[min, max]`` (a single bin, edges ``[v, v]``, for a
+    constant target); edges: values outside them go to the first or last bin.
     """
-    if hi <= lo:
-        return np.zeros(y.shape[0], dtype=np.int64)
-    scaled = (y - lo) * (bins / (hi - lo))
-    return np.clip(scaled, 0, bins - 1).astype(np.int64)
+    if isinstance(bins, int):
+        lo, hi = float(values.min()), float(values.max())
+        edges = np.array([lo, hi]) if hi <= lo else np.linspace(lo, hi, bins + 1)
+    else:
+        edges = bins
+    which = bin_index(values, edges)
+    counts = np.bincount(which, minlength=edges.shape[0] - 1).astype(np.int64)
+    return counts, edges, which
+
+
+def bin_index(values: FloatArray, edges: FloatArray) -> IntArray:
+    """The bin (``0..len(edges)-2``) of each value; values outside the edges go to the end bins
+    (each bin holds its left edge; the last one both)."""
+    return np.searchsorted(edges[1:-1], values, side="right").astype(np.int64, copy=False)
 
 
 def lds_window(kernel: str, ks: int, sigma: float) -> FloatArray:
@@ -138,7 +169,7 @@ def _check_lds(kernel: Any, sigma: Any, ks: Any, scheme: Any) -> tuple[str, floa
 def smoothed_density(
     y: Any,
     *,
-    bins: int = 100,
+    bins: int | npt.ArrayLike = 100,
     kernel: str = "gaussian",
     sigma: float = 2.0,
     ks: int = 5,
@@ -162,7 +193,7 @@ def smoothed_density(
     values = check_targets(y)
     bins = check_bins(bins)
     kernel, sigma, ks, scheme = _check_lds(kernel, sigma, ks, scheme)
-    counts, edges, _ = _histogram(values, bins)
+    counts, edges, _ = histogram(values, bins)
     base = np.sqrt(counts) if scheme == "sqrt_inverse" else counts.astype(np.float64)
     window = lds_window(kernel, ks, sigma)
     full = np.convolve(base, window)  # centred at offset (ks - 1) // 2
@@ -170,21 +201,10 @@ def smoothed_density(
     return full[half : half + counts.shape[0]], edges
 
 
-def _histogram(values: FloatArray, bins: int) -> tuple[IntArray, FloatArray, IntArray]:
-    """Counts, edges and bin of each value; a constant target has one bin, whatever ``bins``."""
-    lo, hi = float(values.min()), float(values.max())
-    if hi <= lo:
-        bins = 1
-    which = bin_targets(values, bins, lo, hi)
-    counts = np.bincount(which, minlength=bins).astype(np.int64)
-    edges = np.linspace(lo, hi, bins + 1)
-    return counts, edges, which
-
-
 def regression_weights(
     y: Any,
     *,
-    bins: int = 100,
+    bins: int | npt.ArrayLike = 100,
     kernel: str = "gaussian",
     sigma: float = 2.0,
     scheme: str = "sqrt_inverse",
@@ -192,7 +212,8 @@ def regression_weights(
 ) -> torch.Tensor:
     """Per-sample weights for imbalanced regression by label distribution smoothing (LDS).
 
-    The targets are cut into ``bins`` equal-width bins over ``[min(y), max(y)]``; the bin counts
+    The targets are cut into ``bins`` equal-width bins over ``[min(y), max(y)]`` (or by the
+    given edges); the bin counts
     (square-rooted for ``scheme="sqrt_inverse"``) are convolved with a ``ks``-wide kernel
     window (:func:`lds_window`); each sample gets ``1 / smoothed density`` of its bin, and the
     weights are scaled to mean 1 (Yang et al. 2021, their ``_prepare_weights``).
@@ -212,7 +233,9 @@ def regression_weights(
 
     Args:
         y: continuous targets, one per sample (list, numpy, torch tensor, pandas Series).
-        bins: number of equal-width bins, at least 1.
+        bins: number of equal-width bins over ``[min(y), max(y)]`` (at least 1), or the bin
+            edges (increasing; e.g. ``np.arange(0, 101)`` for the paper's one bin per year of
+            age); targets outside the edges count in the end bins.
         kernel: ``"gaussian"``, ``"triangular"`` or ``"laplace"``.
         sigma: width of the gaussian and laplace kernels, in bins (> 0).
         scheme: ``"sqrt_inverse"`` (the paper's default) or ``"inverse"``.
@@ -240,7 +263,7 @@ def regression_weights(
     density, edges = smoothed_density(
         values, bins=bins, kernel=kernel, sigma=sigma, ks=ks, scheme=scheme
     )
-    which = bin_targets(values, density.shape[0], float(edges[0]), float(edges[-1]))
+    which = bin_index(values, edges)
     weights = 1.0 / density[which]  # an occupied bin has density >= its own (root) count >= 1
     weights *= weights.shape[0] / weights.sum()
     return torch.from_numpy(weights)
@@ -351,7 +374,13 @@ class TargetReport:
         return fig
 
 
-def describe_targets(y: Any, *, bins: int = 100, many: int = 100, few: int = 20) -> TargetReport:
+def describe_targets(
+    y: Any,
+    *,
+    bins: int | npt.ArrayLike = 100,
+    many: int = 100,
+    few: int = 20,
+) -> TargetReport:
     """Describe a continuous target: histogram and many/medium/few-shot regions by bin count.
 
     Bins are equal-width over ``[min(y), max(y)]``; a bin with more than ``many`` targets is
@@ -360,7 +389,7 @@ def describe_targets(y: Any, *, bins: int = 100, many: int = 100, few: int = 20)
 
     Args:
         y: continuous targets (list, numpy, torch, pandas).
-        bins: number of equal-width bins, at least 1.
+        bins: number of equal-width bins (at least 1), or increasing bin edges.
         many: a bin with more targets than this is many-shot.
         few: a bin with fewer targets than this is few-shot.
 
@@ -378,7 +407,7 @@ def describe_targets(y: Any, *, bins: int = 100, many: int = 100, few: int = 20)
     values = check_targets(y)
     bins = check_bins(bins)
     many, few = check_thresholds(many, few)
-    counts, edges, _ = _histogram(values, bins)
+    counts, edges, _ = histogram(values, bins)
     regions = shot_regions(counts, many, few)
     return TargetReport(
         n_samples=int(values.shape[0]),

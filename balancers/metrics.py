@@ -28,10 +28,11 @@ from ._labels import Labels, check_labels
 from ._optional import import_optional
 from ._regression import (
     REGIONS,
-    bin_targets,
+    bin_index,
     check_bins,
     check_targets,
     check_thresholds,
+    histogram,
     shot_regions,
 )
 from ._validation import check_choice, check_real, describe_value
@@ -709,7 +710,8 @@ class RegressionReport:
             "gmean"}}``, the test samples whose target falls in a training bin with more than
             ``many``, between ``few`` and ``many``, or fewer than ``few`` training targets
             (None values for an empty region); empty without ``train_targets``.
-        bins, many, few: the binning of the training targets and the region thresholds.
+        bins, many, few: the number of bins of the training targets and the region
+            thresholds.
     """
 
     n_samples: int
@@ -752,7 +754,7 @@ def regression_report(
     y_pred: Any,
     *,
     train_targets: Any = None,
-    bins: int = 100,
+    bins: int | npt.ArrayLike = 100,
     many: int = 100,
     few: int = 20,
 ) -> RegressionReport:
@@ -769,7 +771,8 @@ def regression_report(
         y_pred: predictions, one per target (1-D, finite).
         train_targets: the training targets that define the regions, or None for the overall
             figures only.
-        bins: number of equal-width bins of the training targets.
+        bins: number of equal-width bins over the training targets' range, or increasing bin
+            edges.
         many: a bin with more training targets than this is many-shot.
         few: a bin with fewer training targets than this is few-shot.
 
@@ -804,10 +807,8 @@ def regression_report(
     regions: dict[str, dict[str, float | int | None]] = {}
     if train_targets is not None:
         train = check_targets(train_targets, "train_targets")
-        lo, hi = float(train.min()), float(train.max())
-        counts = np.bincount(bin_targets(train, bins, lo, hi), minlength=bins)
-        region_of_bin = shot_regions(counts, many, few)
-        region = region_of_bin[bin_targets(true, bins, lo, hi)]
+        counts, edges, _ = histogram(train, bins)
+        region = shot_regions(counts, many, few)[bin_index(true, edges)]
         regions = {name: _errors(abs_err[region == name]) for name in REGIONS}
     return RegressionReport(
         n_samples=int(true.shape[0]),
@@ -815,7 +816,7 @@ def regression_report(
         mse=float(overall["mse"]),  # type: ignore[arg-type]
         gmean=float(overall["gmean"]),  # type: ignore[arg-type]
         regions=regions,
-        bins=bins,
+        bins=bins if isinstance(bins, int) else bins.shape[0] - 1,
         many=many,
         few=few,
     )

@@ -34,6 +34,7 @@ def _expected(bin0: float, bin1: float, bin3: float) -> list[float]:
 
 
 BAD_BINS: Any = 2.5
+BAD_EDGES: Any = "auto"
 E1, E2, E05 = math.exp(-1), math.exp(-2), math.exp(-0.5)
 
 
@@ -67,15 +68,24 @@ def test_windows() -> None:
 
 
 def test_matches_the_papers_recipe_on_diabetes() -> None:
-    """Integer bins, sqrt counts convolved by scipy's convolve1d(mode="constant"), 1/density."""
-    y = load_diabetes().target  # 25..346
-    bins = int(y.max() - y.min()) + 1
-    w = regression_weights(y, bins=bins, kernel="triangular").numpy()
-    which = np.minimum(((y - y.min()) * bins / (y.max() - y.min())).astype(int), bins - 1)
-    counts = np.bincount(which, minlength=bins)
+    """One bin per integer (edges 0, 1, ..., max + 1), square-rooted counts convolved by scipy's
+    convolve1d(mode="constant") with triang(5), 1 / density, scaled to mean 1 (Yang et al.)."""
+    y = load_diabetes().target  # integers 25..346
+    max_target = int(y.max()) + 1
+    w = regression_weights(y, bins=np.arange(max_target + 1), kernel="triangular").numpy()
+    label = np.minimum(y.astype(int), max_target - 1)
+    counts = np.bincount(label, minlength=max_target)
     smoothed = convolve1d(np.sqrt(counts), weights=triang(5), mode="constant")
-    raw = 1 / smoothed[which]
+    raw = 1 / smoothed[label]
     assert w == pytest.approx(raw * len(raw) / raw.sum(), rel=1e-12)
+
+
+def test_edges_and_equal_width_bins_agree() -> None:
+    y = load_diabetes().target
+    edges = np.linspace(y.min(), y.max(), 31)
+    assert regression_weights(y, bins=30).tolist() == regression_weights(y, bins=edges).tolist()
+    outside = regression_weights([-5.0, 0.5, 20.0], bins=[0.0, 1.0, 2.0], kernel="laplace")
+    assert outside[0] == outside[1] != outside[2]  # ends collect the values outside the edges
 
 
 def test_constant_target_is_a_single_bin() -> None:
@@ -179,6 +189,9 @@ def test_regression_report_matches_scikit_learn_and_regions() -> None:
         (lambda: regression_weights(["a", "b"]), TypeError, "`y` should hold real-valued"),
         (lambda: regression_weights([1.0, 2.0], bins=0), ValueError, "`bins` should be"),
         (lambda: regression_weights([1.0, 2.0], bins=BAD_BINS), TypeError, "`bins` should be"),
+        (lambda: regression_weights([1.0], bins=[1.0]), ValueError, "`bins` as edges should"),
+        (lambda: regression_weights([1.0], bins=[2.0, 1.0]), ValueError, "`bins` as edges"),
+        (lambda: regression_weights([1.0], bins=BAD_EDGES), TypeError, "`bins` should be a number"),
         (lambda: regression_weights([1.0, 2.0], sigma=0), ValueError, "`sigma` should be"),
         (lambda: regression_weights([1.0, 2.0], sigma=-1.0), ValueError, "`sigma` should be"),
         (lambda: regression_weights([1.0, 2.0], kernel="box"), ValueError, "`kernel` should be"),
