@@ -126,7 +126,17 @@ def histogram(values: FloatArray, bins: int | FloatArray) -> tuple[IntArray, Flo
 
 def bin_index(values: FloatArray, edges: FloatArray) -> IntArray:
     """The bin (``0..len(edges)-2``) of each value; values outside the edges go to the end bins
-    (each bin holds its left edge; the last one both)."""
+    (each bin holds its left edge; the last one both). Equal-width edges by arithmetic, others
+    by binary search."""
+    n_bins = edges.shape[0] - 1
+    if n_bins == 1:
+        return np.zeros(values.shape[0], dtype=np.int64)
+    width = np.diff(edges)
+    if np.allclose(width, width[0], rtol=1e-12, atol=0.0):
+        scaled = values - edges[0]
+        scaled *= n_bins / (edges[-1] - edges[0])
+        np.clip(scaled, 0, n_bins - 1, out=scaled)
+        return scaled.astype(np.int64)
     return np.searchsorted(edges[1:-1], values, side="right").astype(np.int64, copy=False)
 
 
@@ -191,14 +201,19 @@ def smoothed_density(
         [1.9142, 1.7071]
     """
     values = check_targets(y)
-    bins = check_bins(bins)
-    kernel, sigma, ks, scheme = _check_lds(kernel, sigma, ks, scheme)
-    counts, edges, _ = histogram(values, bins)
+    density, edges, _ = _smooth(values, check_bins(bins), *_check_lds(kernel, sigma, ks, scheme))
+    return density, edges
+
+
+def _smooth(
+    values: FloatArray, bins: int | FloatArray, kernel: str, sigma: float, ks: int, scheme: str
+) -> tuple[FloatArray, FloatArray, IntArray]:
+    """``(density, edges, bin of each value)`` of checked arguments."""
+    counts, edges, which = histogram(values, bins)
     base = np.sqrt(counts) if scheme == "sqrt_inverse" else counts.astype(np.float64)
-    window = lds_window(kernel, ks, sigma)
-    full = np.convolve(base, window)  # centred at offset (ks - 1) // 2
+    full = np.convolve(base, lds_window(kernel, ks, sigma))  # centred at offset (ks - 1) // 2
     half = (ks - 1) // 2
-    return full[half : half + counts.shape[0]], edges
+    return full[half : half + counts.shape[0]], edges, which
 
 
 def regression_weights(
@@ -260,11 +275,11 @@ def regression_weights(
         Yang, Zha, Chen, Wang & Katabi, "Delving into Deep Imbalanced Regression", ICML 2021.
     """
     values = check_targets(y)
-    density, edges = smoothed_density(
-        values, bins=bins, kernel=kernel, sigma=sigma, ks=ks, scheme=scheme
-    )
-    which = bin_index(values, edges)
-    weights = 1.0 / density[which]  # an occupied bin has density >= its own (root) count >= 1
+    density, _, which = _smooth(values, check_bins(bins), *_check_lds(kernel, sigma, ks, scheme))
+    # An occupied bin has density >= its own (root) count >= 1; empty ones are never read.
+    inverse = np.zeros_like(density)
+    np.divide(1.0, density, out=inverse, where=density > 0)
+    weights = inverse[which]
     weights *= weights.shape[0] / weights.sum()
     return torch.from_numpy(weights)
 
