@@ -247,7 +247,11 @@ GROUPS = np.array([0, 0, 1, 1, 2, 2])
         ({"groups": [0, 1, 2]}, ValueError, r"`groups` should have one group id per row \(6"),
         ({"groups": np.zeros((6, 2))}, ValueError, "`groups` should be a 1-D array"),
         ({"groups": [0.0, 1, 2, np.nan, 1, 1]}, ValueError, "`groups` should hold finite"),
-        ({"n_splits": 4}, ValueError, "`n_splits` asks for 4 parts, but got only 3 groups"),
+        (
+            {"n_splits": 4},
+            ValueError,
+            r"`n_splits` should be at most the number of groups \(3\), but got n_splits=4",
+        ),
         ({"n_splits": 1}, ValueError, "`n_splits` should be"),
         ({"order": 3}, ValueError, "`order` should be 1"),
         ({"y": None}, ValueError, "`y` is required"),
@@ -272,7 +276,11 @@ def test_group_larger_than_a_fold_share_warns() -> None:
     ("kwargs", "error", "message"),
     [
         ({"groups": [0, 1]}, ValueError, "`groups` should have one group id per row"),
-        ({"groups": [0] * 6}, ValueError, "`test_size` asks for 2 parts, but got only 1 group"),
+        (
+            {"groups": [0] * 6},
+            ValueError,
+            r"`groups` should hold at least 2 groups \(one per part of the split\), but got 1",
+        ),
     ],
 )
 def test_train_test_split_errors(

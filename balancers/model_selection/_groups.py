@@ -79,14 +79,22 @@ def assign_groups(
     Warns (``UserWarning``) when a single group has more rows than the smallest fold's share:
     that fold cannot then be near its size.
 
+    Args:
+        name: ``"n_splits"`` (K folds) or the size argument of a train/test split, for messages.
+
     Raises:
         ValueError: fewer groups than folds of positive weight.
     """
     k = int(np.count_nonzero(weights))
+    if n_groups < k and name == "n_splits":
+        raise ValueError(
+            f"`n_splits` should be at most the number of groups ({n_groups}), but got "
+            f"n_splits={k}. Lower n_splits or pass finer groups."
+        )
     if n_groups < k:
         raise ValueError(
-            f"`{name}` asks for {k} parts, but got only {n_groups} groups: each part needs at "
-            f"least one group. Lower {name} or pass finer groups."
+            f"`groups` should hold at least {k} groups (one per part of the split), but got "
+            f"{n_groups}. Pass finer groups."
         )
     groups, mass, sizes = group_index(item_index(labels, order), group_ids, n_groups)
     n = int(sizes.sum())
