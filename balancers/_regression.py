@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import numbers
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-import torch
 
 from ._validation import check_choice, check_int, check_real, describe_value
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = [
     "TargetReport",
@@ -281,6 +283,8 @@ def regression_weights(
     np.divide(1.0, density, out=inverse, where=density > 0)
     weights = inverse[which]
     weights *= weights.shape[0] / weights.sum()
+    import torch  # here, so that the numpy-only names of this module load without torch
+
     return torch.from_numpy(weights)
 
 
