@@ -19,6 +19,7 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 from . import CommandError
+from ._tables import add_source_options, read_labels
 
 __all__ = ["load_label_file", "read_dataset_labels", "register"]
 
@@ -42,7 +43,7 @@ def register(subparsers: Any) -> None:
         nargs="?",
         type=Path,
         help="label file: .npy (1-D class ids or 2-D 0/1), .npz (an array, or a scipy.sparse "
-        "matrix saved with save_npz), or .csv/.csv.gz with a header row",
+        "matrix saved with save_npz), .csv/.csv.gz with a header row, or .parquet with --column",
     )
     parser.add_argument(
         "--labels",
@@ -65,6 +66,7 @@ def register(subparsers: Any) -> None:
         "--plot", type=Path, metavar="FILE.png", help="write the bar chart to this image file"
     )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    add_source_options(parser)
     parser.set_defaults(func=run)
 
 
@@ -262,9 +264,12 @@ def read_dataset_labels(name: str, root: Path, *, train: bool) -> npt.NDArray[np
 def run(args: argparse.Namespace) -> int:
     from .._describe import describe
 
-    if (args.path is None) == (args.dataset is None):
+    table = read_labels(args, args.path)
+    if table is not None:
+        labels, source, names = table[0], table[1], None
+    elif (args.path is None) == (args.dataset is None):
         raise CommandError("pass either a label file PATH or --dataset NAME --root DIR.")
-    if args.dataset is not None:
+    elif args.dataset is not None:
         if args.root is None:
             raise CommandError(f"--dataset {args.dataset} needs --root DIR (the data root).")
         if not args.root.is_dir():

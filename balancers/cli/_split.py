@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from . import CommandError
+from ._tables import add_source_options, run_split
 
 __all__ = ["register"]
 
@@ -35,7 +36,19 @@ def register(subparsers: Any) -> None:
         "validation and test sets, print the class counts and write a JSON manifest that "
         "LongTailSplit.load(path, train, test) applies again.",
     )
-    parser.add_argument("dataset", choices=_DATASETS, help="the dataset")
+    parser.add_argument(
+        "dataset",
+        nargs="?",
+        choices=_DATASETS,
+        help="the dataset (or --table/--hf-dataset with --column for a stratified split of rows)",
+    )
+    add_source_options(parser, table=True)
+    parser.add_argument(
+        "--test-size",
+        type=float,
+        default=0.25,
+        help="--table/--hf-dataset: test fraction (default: 0.25)",
+    )
     parser.add_argument(
         "--root",
         default="datasets",
@@ -127,6 +140,10 @@ def run(args: argparse.Namespace) -> int:
     from ..datasets import long_tail_split
     from ..datasets._vision import load_source
 
+    if args.table is not None or args.hf_dataset is not None or args.column is not None:
+        return run_split(args)
+    if args.dataset is None:
+        raise CommandError("pass a DATASET name, or --table FILE / --hf-dataset DIR with --column.")
     root = Path(args.root)
     if not root.is_dir():
         raise CommandError(
