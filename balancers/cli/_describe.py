@@ -264,6 +264,7 @@ def read_dataset_labels(name: str, root: Path, *, train: bool) -> npt.NDArray[np
 def run(args: argparse.Namespace) -> int:
     from .._describe import describe
 
+    labels: Any
     table = read_labels(args, args.path)
     if table is not None:
         labels, source, names = table[0], table[1], None
@@ -276,7 +277,7 @@ def run(args: argparse.Namespace) -> int:
             raise CommandError(f"--root {str(args.root)!r} is not a directory.")
         if args.labels is not None or args.key is not None:
             raise CommandError("--labels and --key apply to label files, not to --dataset.")
-        labels: Any = read_dataset_labels(args.dataset, args.root, train=args.split == "train")
+        labels = read_dataset_labels(args.dataset, args.root, train=args.split == "train")
         names = None
         source = f"{args.dataset} ({args.split})"
     else:

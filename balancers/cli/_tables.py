@@ -130,8 +130,9 @@ def run_split(args: argparse.Namespace) -> int:
         out.write_text(json.dumps(record))
         print(f"row indices written to {out}")
     elif dataset is not None:
-        import datasets
+        from .._optional import import_optional
 
+        datasets = import_optional("datasets", extra="hf")
         parts = datasets.DatasetDict({"train": dataset.select(train), "test": dataset.select(test)})
         parts.save_to_disk(str(out))
         print(f"DatasetDict (train, test) written to {out}")
