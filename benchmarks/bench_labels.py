@@ -153,7 +153,7 @@ def main() -> None:
     for name, ours, label, peer, scaled in lines:
         star = "*" if scaled and k < n else ""
         ratio = f"{peer / ours:.0f}" if peer >= 10 * ours else f"{peer / ours:.1f}"
-        print(f"| {name} | {ours:.3f} | `{label}` | {peer:.3f}{star} | {ratio} |")
+        print(f"| {name} | {ours:.4f} | `{label}` | {peer:.3f}{star} | {ratio} |")
 
 
 if __name__ == "__main__":

@@ -1,14 +1,16 @@
 """Trains a tiny model with a balancers sampler under one framework and records what was fetched.
 
 Run by ``tests/test_frameworks.py``, under ``torchrun`` (2 processes, gloo, CPU) or as a single
-process: ``python tests/_framework_worker.py FRAMEWORK MODES OUT_DIR`` (MODES comma-separated).
-For each mode each process trains twice (two fresh runs with the same seed, 2 epochs each) and
-writes ``OUT_DIR/rank{r}.json``: ``{"world": W, "runs": {mode: [[indices fetched], ...]}}``.
+process: ``python tests/_framework_worker.py CASES OUT_DIR``, CASES a comma-separated list of
+``framework/mode``. For each case each process trains twice (two fresh runs with the same seed,
+2 epochs each) and writes ``OUT_DIR/rank{r}.json``:
+``{"world": W, "runs": {case: [[indices fetched], ...]}}``.
 
 Frameworks and the pattern each one needs (the one documented in docs/guide/frameworks.md):
 
 * ``lightning``: ``Trainer(use_distributed_sampler=False)``, the sampler built in
-  ``train_dataloader()`` (after the process group exists, so it shards itself);
+  ``train_dataloader()`` (after the process group exists, so it shards itself); mode
+  ``batches`` passes ``sampler.batches(n)`` as the batch sampler;
 * ``accelerate``: a global sampler (``num_replicas=1, rank=0``); ``accelerator.prepare`` shards
   its batches; mode ``batches`` passes ``sampler.batches(n)`` as the batch sampler;
 * ``transformers``: a ``Trainer`` subclass whose ``_get_train_sampler`` returns a global sampler.
@@ -71,7 +73,10 @@ def run_lightning(mode: str) -> list[int]:
 
         def train_dataloader(self) -> DataLoader[Any]:
             # Built here, after the process group exists: the sampler shards itself.
-            return DataLoader(data, sampler=make_sampler(), batch_size=BATCH)
+            sampler = make_sampler()
+            if mode == "batches":
+                return DataLoader(data, batch_sampler=sampler.batches(BATCH))
+            return DataLoader(data, sampler=sampler, batch_size=BATCH)
 
     trainer = L.Trainer(
         max_epochs=EPOCHS,
@@ -144,15 +149,16 @@ def run_transformers(mode: str, out: Path) -> list[int]:
 
 
 def main() -> None:
-    framework, modes, out = sys.argv[1], sys.argv[2].split(","), Path(sys.argv[3])
+    cases, out = sys.argv[1].split(","), Path(sys.argv[2])
     warnings.simplefilter("ignore")  # framework advice (few workers, no GPU) is not under test
     runners = {"lightning": run_lightning, "accelerate": run_accelerate}
     runs = {}
-    for mode in modes:
+    for case in cases:
+        framework, mode = case.split("/")
         if framework == "transformers":
-            runs[mode] = [run_transformers(mode, out) for _ in range(2)]
+            runs[case] = [run_transformers(mode, out) for _ in range(2)]
         else:
-            runs[mode] = [runners[framework](mode) for _ in range(2)]
+            runs[case] = [runners[framework](mode) for _ in range(2)]
     rank = int(os.environ.get("RANK", 0))
     world = int(os.environ.get("WORLD_SIZE", 1))
     out.mkdir(parents=True, exist_ok=True)
