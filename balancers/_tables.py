@@ -237,7 +237,7 @@ def _list_labels(pa: Any, array: Any, n_classes: int | None, what: str) -> sp.cs
         width = max(width, n_classes)
     matrix = sp.csr_array(
         (np.ones(ids.shape[0], dtype=np.int8), ids.reshape(-1).astype(np.int32), indptr),
-        shape=(n, max(width, 1) if n_classes is None else width),
+        shape=(n, width),
     )
     matrix.sum_duplicates()  # an id listed twice in a row is one label
     matrix.data[:] = 1
