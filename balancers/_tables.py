@@ -100,7 +100,10 @@ def _to_arrow(data: Any, column: Any) -> tuple[Any, Any]:
         if isinstance(name, list):
             return [arrow[c] for c in name], None
         return arrow[name], data.features[name]
-    if kind in ("Series", "Array", "ChunkedArray") or isinstance(data, pa.Array | pa.ChunkedArray):
+    one_column = isinstance(data, pa.Array | pa.ChunkedArray) or (
+        library in ("pandas", "polars") and kind in ("Series", "Index", "Categorical")
+    )
+    if one_column:
         if column is not None:
             raise TypeError(
                 f"`column` applies to tables and datasets, but got column={column!r} with a "
@@ -113,8 +116,9 @@ def _to_arrow(data: Any, column: Any) -> tuple[Any, Any]:
         arrays = [_series_to_arrow(pa, data[c], library) for c in names]
         return (arrays[0] if isinstance(name, str) else arrays), None
     raise TypeError(
-        f"`data` should be a pandas/polars Series or DataFrame, a pyarrow Array, ChunkedArray or "
-        f"Table, or a Hugging Face datasets.Dataset, but got a {library} {kind}."
+        f"`column` applies to a pandas/polars DataFrame, a pyarrow Table or a Hugging Face "
+        f"datasets.Dataset, but got column={column!r} with a {library or 'builtins'} {kind}. "
+        "Pass the labels without column=, or the frame the column belongs to."
     )
 
 
