@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from . import CommandError
+from ._output import check_file, check_folder, writing
 
 __all__ = ["add_source_options", "read_labels", "run_split"]
 
@@ -98,6 +99,19 @@ def _count_table(labels: Any, train: Any, test: Any) -> str:
     return "\n".join(lines)
 
 
+def _check_out(args: argparse.Namespace, dataset: Any) -> Path | None:
+    """The ``--out`` path, checked before any work: a .json file, or a folder for a dataset."""
+    if args.out is None:
+        return None
+    if str(args.out).lower().endswith(".json"):
+        return check_file(args.out, "--out")
+    if dataset is None:
+        raise CommandError(f"--out {args.out} should be a .json file for --table input.")
+    out = Path(args.out)
+    check_folder(out, "--out")
+    return out
+
+
 def run_split(args: argparse.Namespace) -> int:
     """``balancers split --table FILE | --hf-dataset DIR --column C``: a stratified split."""
     from ..model_selection import iterative_train_test_split
@@ -108,6 +122,7 @@ def run_split(args: argparse.Namespace) -> int:
     if found is None:
         raise CommandError("--table FILE needs --column NAME (the label column).")
     labels, source, dataset = found
+    out = _check_out(args, dataset)
     try:
         train, test = iterative_train_test_split(
             labels, test_size=args.test_size, random_state=args.seed
@@ -116,9 +131,8 @@ def run_split(args: argparse.Namespace) -> int:
         raise CommandError(str(exc).replace("`test_size`", "--test-size")) from exc
     print(f"stratified split of {source}: test_size={args.test_size:g} seed={args.seed}")
     print(_count_table(labels, train, test))
-    if args.out is None:
+    if out is None:
         return 0
-    out: Path = args.out
     if out.suffix.lower() == ".json":
         record = {
             "source": source,
@@ -127,15 +141,16 @@ def run_split(args: argparse.Namespace) -> int:
             "train": train.tolist(),
             "test": test.tolist(),
         }
-        out.write_text(json.dumps(record))
+        with writing(out, "--out", within=out.parent):
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(json.dumps(record))
         print(f"row indices written to {out}")
-    elif dataset is not None:
+    else:
         from .._optional import import_optional
 
         datasets = import_optional("datasets", extra="hf")
         parts = datasets.DatasetDict({"train": dataset.select(train), "test": dataset.select(test)})
-        parts.save_to_disk(str(out))
+        with writing(out, "--out"):
+            parts.save_to_disk(str(out))
         print(f"DatasetDict (train, test) written to {out}")
-    else:
-        raise CommandError(f"--out {out} should be a .json file for --table input.")
     return 0
