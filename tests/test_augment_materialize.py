@@ -22,8 +22,7 @@ from torch.utils.data import Dataset, TensorDataset
 from torchvision.datasets import ImageFolder
 
 import balancers
-from balancers.augment import AugmentedDataset, materialize
-from balancers.augment._seeding import AUGMENT_STREAM
+from balancers.augment import AUGMENT_STREAM, AugmentedDataset, materialize
 
 REPO = Path(__file__).resolve().parents[1]
 
