@@ -450,6 +450,12 @@ def test_class_names_are_checked_before_anything_is_written(
     assert list(out.iterdir()) == []
 
 
+def test_class_names_equal_but_for_case_get_numbered_folders(tmp_path: Path) -> None:
+    materialize(Named(["Cat", "cat"]), tmp_path / "out", progress=False)
+    manifest = check_complete(tmp_path / "out")
+    assert manifest["job"]["classes"] == ["class_0", "class_1"]
+
+
 def test_out_dir_that_is_a_file_or_under_a_file(tmp_path: Path) -> None:
     file = tmp_path / "file.txt"
     file.write_text("x")

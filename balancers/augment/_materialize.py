@@ -92,7 +92,9 @@ def _class_names(labels: Labels, dataset: Any) -> list[str]:
         else:
             names = [str(c) for c in classes]
     clean = [_sanitize(n) for n in names]
-    if len(set(clean)) != len(clean) or any(n in ("", "_.", "_..") for n in clean):
+    # names equal but for case would share a folder on case-insensitive file systems
+    unique = {n.casefold() for n in clean}
+    if len(unique) != len(clean) or any(n in ("", "_.", "_..") for n in clean):
         width = len(str(len(clean) - 1))
         clean = [f"class_{i:0{width}d}" for i in range(len(clean))]
     return clean
