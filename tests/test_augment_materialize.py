@@ -409,6 +409,13 @@ def test_symlinks_planted_in_the_job_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"Refusing to use .*circle.*symlink"):
         materialize(ds, out, **args)
     assert victim.read_bytes() == b"precious"
+    (out / "square").rmdir()  # made again (empty) by the refused run
+    (out / "square").symlink_to(outside, target_is_directory=True)
+    (outside / "13.png").write_bytes(b"not ours")  # restart deletes nothing through links
+    with pytest.raises(ValueError, match=r"should be empty .* \(e\.g\. 'square'\)"):
+        materialize(ds, out, **{**args, "seed": 9}, restart=True)
+    assert [p.name for p in outside.iterdir()] == ["13.png"]
+    assert victim.read_bytes() == b"precious"
 
 
 class Named(Dataset[Any]):

@@ -239,9 +239,12 @@ class JobFolder:
         folders = set()
         for entry in manifest.get("files", []):
             name = entry.get("file") if isinstance(entry, dict) else None
-            if not isinstance(name, str) or name.startswith("/") or ".." in name.split("/"):
-                continue
-            path = self.root / name
+            parts = name.split("/") if isinstance(name, str) else []
+            if len(parts) != 2 or parts[0] in ("", ".", "..") or parts[1] in ("", ".", ".."):
+                continue  # not a file of our layout (folder/file): a tampered manifest
+            path = self.root / parts[0] / parts[1]
+            if path.parent != self.root and path.parent.is_symlink():
+                continue  # never delete through a symlink
             if path.is_symlink() or path.is_file():
                 path.unlink()
             folders.add(path.parent)
