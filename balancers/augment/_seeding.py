@@ -36,9 +36,9 @@ from .._rng import make_rng
 
 __all__ = ["AUGMENT_STREAM", "ItemRandom"]
 
-#: Version of the rules that turn (seed, epoch, k) into an item's random state (version 1 was an
-#: earlier, SplitMix64-based stream; version 2 is the one described above).
 AUGMENT_STREAM = 2
+"""Version of the rules that turn (seed, epoch, k) into an item's random state (recorded by
+``materialize``; version 1 was an earlier, SplitMix64-based stream)."""
 
 
 class ItemRandom:
