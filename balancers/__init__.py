@@ -18,15 +18,15 @@ from ._lazy import attach
 if TYPE_CHECKING:
     from . import losses as losses
     from . import metrics as metrics
+    from ._class_weights import class_weights as class_weights
+    from ._class_weights import pos_weight as pos_weight
+    from ._class_weights import sample_weights as sample_weights
     from ._describe import ImbalanceReport as ImbalanceReport
     from ._describe import describe as describe
     from ._labels import get_labels as get_labels
     from ._regression import TargetReport as TargetReport
     from ._regression import describe_targets as describe_targets
     from ._regression import regression_weights as regression_weights
-    from ._weights import class_weights as class_weights
-    from ._weights import pos_weight as pos_weight
-    from ._weights import sample_weights as sample_weights
     from .model_selection import IterativeStratifiedGroupKFold as IterativeStratifiedGroupKFold
     from .model_selection import IterativeStratifiedKFold as IterativeStratifiedKFold
     from .model_selection import bin_continuous as bin_continuous
@@ -70,7 +70,7 @@ _SOURCES: dict[str, str] = {
     "TargetReport": "._regression",
     "WeightedSampler": ".samplers",
     "bin_continuous": ".model_selection",
-    "class_weights": "._weights",
+    "class_weights": "._class_weights",
     "describe": "._describe",
     "describe_targets": "._regression",
     "get_labels": "._labels",
@@ -81,11 +81,11 @@ _SOURCES: dict[str, str] = {
     "metrics": ".",
     "ml_ros": ".resample",
     "ml_rus": ".resample",
-    "pos_weight": "._weights",
+    "pos_weight": "._class_weights",
     "random_oversample": ".resample",
     "random_undersample": ".resample",
     "regression_weights": "._regression",
-    "sample_weights": "._weights",
+    "sample_weights": "._class_weights",
     "stratification_report": ".model_selection",
     "stratification_targets": ".model_selection",
     "weighted_random_sampler": ".samplers",

@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from ._imbalance_measures import multilabel_measures
 from ._labels import check_labels
-from ._measures import multilabel_measures
 from .detection._coco import coco_source
 
 __all__ = ["ImbalanceReport", "describe"]

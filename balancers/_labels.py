@@ -23,7 +23,7 @@ import torch
 from torch.utils.data import ConcatDataset, Dataset, Subset, TensorDataset
 
 from ._label_values import check_class_values, missing_error
-from ._tables import is_table, table_labels
+from ._table_labels import is_table, table_labels
 from ._validation import describe_value, tensor_to_numpy
 from .detection._coco import coco_source
 
@@ -130,7 +130,7 @@ def get_labels(dataset: Any, *, column: Any = None, progress: bool = True) -> La
 
     pandas/polars ``Series`` and ``DataFrame``, pyarrow arrays and tables, and Hugging Face
     ``datasets.Dataset`` are read through Arrow in one vectorized pass (see
-    ``balancers._tables``): no row is iterated and no other column is decoded.
+    ``balancers._table_labels``): no row is iterated and no other column is decoded.
 
     Args:
         dataset: a map-style dataset, or labels already (returned as an array unchanged).

@@ -17,7 +17,7 @@ from hypothesis.extra.numpy import arrays
 from torch.utils.data import TensorDataset
 
 from balancers import ImbalanceReport, describe
-from balancers._measures import irlbl, labelsets, multilabel_measures
+from balancers._imbalance_measures import irlbl, labelsets, multilabel_measures
 
 # Rows: {0,1}, {0}, {0,2}, {} -> counts [3, 1, 1].
 TINY = [[1, 1, 0], [1, 0, 0], [1, 0, 1], [0, 0, 0]]

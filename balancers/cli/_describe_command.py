@@ -20,7 +20,7 @@ import numpy.typing as npt
 from . import CommandError
 from ._inputs import DATASET_HELP, DATASETS, check_root, check_split, load_image_folder
 from ._output import check_file, writing
-from ._tables import add_source_options, read_labels
+from ._table_files import add_source_options, read_labels
 
 __all__ = ["load_label_file", "read_dataset_labels", "register"]
 

@@ -10,7 +10,7 @@ from typing import Any
 from . import CommandError
 from ._inputs import DATASET_HELP, DATASETS, load_dataset
 from ._output import check_file, is_folder_argument, writing
-from ._tables import add_source_options, run_split
+from ._table_files import add_source_options, run_split
 
 __all__ = ["register"]
 

@@ -20,9 +20,9 @@ if TYPE_CHECKING:
     from ._indices import balanced_indices as balanced_indices
     from ._indices import long_tail_indices as long_tail_indices
     from ._profiles import long_tail_counts as long_tail_counts
-    from ._split import LongTailSplit as LongTailSplit
-    from ._split import labels_sha256 as labels_sha256
-    from ._split import long_tail_split as long_tail_split
+    from ._long_tail import LongTailSplit as LongTailSplit
+    from ._long_tail import labels_sha256 as labels_sha256
+    from ._long_tail import long_tail_split as long_tail_split
     from ._vision import CIFAR10LT as CIFAR10LT
     from ._vision import CIFAR100LT as CIFAR100LT
     from ._vision import MNISTLT as MNISTLT
@@ -34,14 +34,14 @@ _SOURCES: dict[str, str] = {
     "CIFAR100LT": "._vision",
     "CIFAR10LT": "._vision",
     "FashionMNISTLT": "._vision",
-    "LongTailSplit": "._split",
+    "LongTailSplit": "._long_tail",
     "MNISTLT": "._vision",
     "balanced_indices": "._indices",
-    "labels_sha256": "._split",
+    "labels_sha256": "._long_tail",
     "load_source": "._vision",
     "long_tail_counts": "._profiles",
     "long_tail_indices": "._indices",
-    "long_tail_split": "._split",
+    "long_tail_split": "._long_tail",
 }
 
 __all__ = [

@@ -15,7 +15,7 @@ from torchvision.datasets import CIFAR10, CIFAR100, MNIST, FashionMNIST
 from .._validation import check_choice
 from ._indices import Selection, check_multiclass
 from ._profiles import Profile
-from ._split import SplitParams, TestPerClass, test_indices, train_val_indices
+from ._long_tail import SplitParams, TestPerClass, test_indices, train_val_indices
 
 __all__ = [
     "CIFAR100LT",

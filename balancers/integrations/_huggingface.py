@@ -8,7 +8,7 @@ from typing import Any
 from .._labels import get_labels
 from .._optional import import_optional
 from ..model_selection import IterativeStratifiedKFold, iterative_train_test_split
-from ..model_selection._split import RandomState
+from ..model_selection._splitters import RandomState
 
 __all__ = ["stratified_kfold", "stratified_train_test_split"]
 

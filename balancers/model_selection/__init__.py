@@ -9,8 +9,8 @@
   categories, binned continuous values) as one indicator matrix to stratify on.
 """
 
-from ._measures import StratificationReport, stratification_report
-from ._split import (
+from ._split_quality import StratificationReport, stratification_report
+from ._splitters import (
     IterativeStratifiedGroupKFold,
     IterativeStratifiedKFold,
     iterative_train_test_split,

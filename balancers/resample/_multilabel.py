@@ -17,8 +17,8 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
+from .._imbalance_measures import irlbl, labelsets
 from .._labels import Labels, check_labels
-from .._measures import irlbl, labelsets
 from .._rng import make_rng
 from .._segments import segment_positions, segment_ranks
 from .._validation import check_real, check_seed

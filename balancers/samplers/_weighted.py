@@ -9,9 +9,9 @@ import numpy.typing as npt
 import torch
 from torch.utils.data import WeightedRandomSampler
 
+from .._class_weights import sample_weights
 from .._draw import WeightedPermutation, WeightGroups, WithReplacement
 from .._validation import check_bool, check_int, check_nonnegative_weights
-from .._weights import sample_weights
 from ._engine import EpochSampler
 
 __all__ = ["WeightedSampler", "weighted_random_sampler"]

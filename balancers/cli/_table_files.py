@@ -63,7 +63,7 @@ def _load_dataset(directory: Path, split: str | None) -> Any:
 
 def read_labels(args: argparse.Namespace, path: Path | None) -> tuple[Any, str, Any] | None:
     """``(labels, source, dataset or None)`` when the arguments name a table source, else None."""
-    from .._tables import read_label_file, table_labels
+    from .._table_labels import read_label_file, table_labels
 
     directory = getattr(args, "hf_dataset", None)
     if directory is None and args.column is None:

@@ -133,7 +133,7 @@ def class_weights(
         >>> class_weights([0, 0, 0, 1]).sum().item()
         2.0
     """
-    from .segmentation._weights import PIXEL_SCHEMES, pixel_weights
+    from .segmentation._pixel_weights import PIXEL_SCHEMES, pixel_weights
 
     scheme_name, beta_f = _check_scheme(scheme, beta, extra=PIXEL_SCHEMES)
     normalize = check_bool(normalize, "normalize")
