@@ -69,7 +69,6 @@ def _warn_if_effective_is_flat(
 def _check_scheme(scheme: Any, beta: Any, extra: tuple[str, ...] = ()) -> tuple[str, float]:
     scheme = check_choice(scheme, "scheme", SCHEMES + extra)
     beta_f = check_real(beta, "beta", low=0.0, high=1.0, high_inclusive=False)
-    assert beta_f is not None
     return scheme, beta_f
 
 
@@ -184,7 +183,6 @@ def pos_weight(labels: Any, *, power: float = 1.0, clip: float | None = None) ->
         power, "power", low=0.0, hint="Use 1 for negatives/positives, 0.5 for its square root."
     )
     cap = check_real(clip, "clip", low=0.0, low_inclusive=False, allow_none=True)
-    assert exponent is not None
     info = check_labels(labels)
     names = info.classes.tolist()
     counts = info.counts

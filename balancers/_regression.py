@@ -87,7 +87,6 @@ def check_bins(bins: Any, name: str = "bins") -> int | FloatArray:
     """A number of equal-width bins (an int >= 1) or increasing bin edges (at least 2)."""
     if isinstance(bins, numbers.Integral) and not isinstance(bins, bool | np.bool_):
         value = check_int(bins, name, minimum=1, hint="Pass a number of bins, e.g. bins=100.")
-        assert value is not None
         return value
     if isinstance(bins, str | bytes | bool | np.bool_ | numbers.Real) or not hasattr(
         bins, "__len__"
@@ -168,7 +167,6 @@ def _check_lds(kernel: Any, sigma: Any, ks: Any, scheme: Any) -> tuple[str, floa
         sigma, "sigma", low=0.0, low_inclusive=False, hint="Use a positive width, e.g. sigma=2.0."
     )
     ks_value = check_int(ks, "ks", minimum=1, hint="Use an odd window size, e.g. ks=5.")
-    assert sigma_value is not None and ks_value is not None
     if ks_value % 2 == 0:
         raise ValueError(
             f"`ks` should be an odd window size (the window is centred on a bin), but got "
@@ -297,7 +295,6 @@ def shot_regions(counts: IntArray, many: int = 100, few: int = 20) -> npt.NDArra
 def check_thresholds(many: Any, few: Any) -> tuple[int, int]:
     many_value = check_int(many, "many", minimum=0)
     few_value = check_int(few, "few", minimum=0)
-    assert many_value is not None and few_value is not None
     if few_value > many_value:
         raise ValueError(
             f"`few` should be at most `many`, but got few={few_value} and many={many_value}."

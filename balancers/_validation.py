@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Collection
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -72,6 +72,30 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
 
 
+@overload
+def check_int(
+    value: Any,
+    name: str,
+    *,
+    minimum: int | None = ...,
+    maximum: int | None = ...,
+    allow_none: Literal[False] = ...,
+    hint: str = ...,
+) -> int: ...
+
+
+@overload
+def check_int(
+    value: Any,
+    name: str,
+    *,
+    minimum: int | None = ...,
+    maximum: int | None = ...,
+    allow_none: bool,
+    hint: str = ...,
+) -> int | None: ...
+
+
 def check_int(
     value: Any,
     name: str,
@@ -119,6 +143,34 @@ def check_int(
     if (minimum is not None and ivalue < minimum) or (maximum is not None and ivalue > maximum):
         raise ValueError(f"`{name}` should be {expected}, but got {name}={ivalue}.{suffix}")
     return ivalue
+
+
+@overload
+def check_real(
+    value: Any,
+    name: str,
+    *,
+    low: float | None = ...,
+    high: float | None = ...,
+    low_inclusive: bool = ...,
+    high_inclusive: bool = ...,
+    allow_none: Literal[False] = ...,
+    hint: str = ...,
+) -> float: ...
+
+
+@overload
+def check_real(
+    value: Any,
+    name: str,
+    *,
+    low: float | None = ...,
+    high: float | None = ...,
+    low_inclusive: bool = ...,
+    high_inclusive: bool = ...,
+    allow_none: bool,
+    hint: str = ...,
+) -> float | None: ...
 
 
 def check_real(

@@ -25,7 +25,6 @@ _REDUCTIONS = ("mean", "sum", "none")
 
 def _check_gamma(gamma: Any) -> float:
     value = check_real(gamma, "gamma", low=0.0, hint="Use gamma=0 for plain cross-entropy.")
-    assert value is not None
     return value
 
 
@@ -161,7 +160,6 @@ class FocalLoss(nn.Module):
         self.gamma = _check_gamma(gamma)
         self.reduction = check_choice(reduction, "reduction", _REDUCTIONS)
         index = check_int(ignore_index, "ignore_index")
-        assert index is not None
         self.ignore_index = index
         self.register_buffer("alpha", None if alpha is None else _as_float_tensor(alpha, "alpha"))
 

@@ -395,7 +395,6 @@ def classification_report(
         )
     many_v = check_real(many, "many", low=0.0)
     few_v = check_real(few, "few", low=0.0)
-    assert many_v is not None and few_v is not None
     if few_v > many_v:
         raise ValueError(f"`few` should be at most `many`, but got few={few!r} and many={many!r}.")
     if labels is None:
@@ -631,7 +630,6 @@ def multilabel_report(
     truth = info.dense()
     score = _as_score_matrix(y_score, (int(truth.shape[0]), int(truth.shape[1])))
     thr = check_real(threshold, "threshold")
-    assert thr is not None
     n_labels = truth.shape[1]
     if label_names is None:
         names: list[Any] = list(range(n_labels))

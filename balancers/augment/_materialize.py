@@ -362,7 +362,6 @@ def materialize(
     check_bool(progress, "progress")
     check_bool(restart, "restart")
     workers = check_int(num_workers, "num_workers", minimum=0)
-    assert workers is not None
     if isinstance(dataset, AugmentedDataset) and indices is None and transform is None:
         aug = dataset
     else:

@@ -264,7 +264,6 @@ def balanced_indices(
         n = int(available[smallest])
     else:
         n_checked = check_int(per_class, "per_class", minimum=0, hint="Or pass 'min'.")
-        assert n_checked is not None
         n = n_checked
         if n > available[smallest]:
             left = " left after `exclude`" if excluded.any() else ""

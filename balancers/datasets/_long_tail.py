@@ -61,7 +61,6 @@ class SplitParams:
             n_max_c or 1, 1, imbalance_ratio, profile, minority_fraction
         )
         val = check_int(val_per_class, "val_per_class", minimum=0)
-        assert val is not None
         test: int | str | None
         if isinstance(test_per_class, str):
             if test_per_class != "min":

@@ -28,10 +28,6 @@ def check_profile_args(
     )
     profile_s = check_choice(profile, "profile", PROFILES)
     fraction = check_real(minority_fraction, "minority_fraction", low=0.0, high=1.0)
-    assert n_max_i is not None
-    assert num_classes_i is not None
-    assert ratio is not None
-    assert fraction is not None
     return n_max_i, num_classes_i, ratio, profile_s, fraction
 
 

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, RandomSampler
 
-from .._validation import check_choice, check_int, check_real, check_seed
+from .._validation import check_choice, check_int, check_real
 from ..metrics import classification_report
 from ._data import (
     DATASETS,
@@ -192,8 +192,7 @@ def run_demo(config: DemoConfig, *, log: Callable[[str], None] | None = None) ->
     dataset = check_choice(config.dataset, "dataset", DATASETS)
     profile = check_choice(config.profile, "profile", PROFILES)
     ratio = check_real(config.ratio, "ratio", low=1.0, hint="It is n_max / n_min, e.g. 20.")
-    seed = check_seed(config.seed)
-    assert ratio is not None and seed is not None
+    seed = check_int(config.seed, "seed", minimum=0)
     keys, notes = resolve_strategies(config.strategies)
     device = _check_device(config.device)
     epochs0, batch0, lr0, n_max0 = _DEFAULTS[dataset]
@@ -222,7 +221,6 @@ def run_demo(config: DemoConfig, *, log: Callable[[str], None] | None = None) ->
         minimum=1,
         hint="Small networks train fastest on 1 thread; more threads help LeNet on MNIST a bit.",
     )
-    assert epochs is not None and batch_size is not None and lr is not None and threads is not None
     if dataset == "digits":
         data = digits_split(ratio, profile, seed, n_max, test_per_class)
     else:

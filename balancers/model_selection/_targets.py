@@ -53,7 +53,6 @@ def bin_continuous(y: Any, n_bins: int = 5, strategy: str = "quantile") -> npt.N
     n = check_int(
         n_bins, "n_bins", minimum=2, hint="Use n_bins=2 or more (one bin does not stratify)."
     )
-    assert n is not None
     strategy = check_choice(strategy, "strategy", STRATEGIES)
     if strategy == "quantile":
         inner = np.unique(np.quantile(values, np.linspace(0.0, 1.0, n + 1)[1:-1]))

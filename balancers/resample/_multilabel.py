@@ -70,7 +70,6 @@ def _budget(labels_n: int, percentage: Any, func: str, *, undersample: bool) -> 
         high_inclusive=False,
         hint=hint,
     )
-    assert p is not None
     return math.floor(labels_n * p / 100.0 + 1e-9)
 
 

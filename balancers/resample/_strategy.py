@@ -67,7 +67,6 @@ def _from_float(labels: Labels, ratio: Any, kind: Kind) -> dict[int, int]:
         low_inclusive=False,
         hint="A float is the desired minority/majority ratio after resampling.",
     )
-    assert value is not None
     if labels.n_classes != 2:
         raise ValueError(
             f"`sampling_strategy` should be a float only for binary labels, but got "

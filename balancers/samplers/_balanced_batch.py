@@ -119,7 +119,6 @@ class BalancedBatchSampler(EpochSampler[list[int]]):
             hint=f"The labels have {lab.n_classes} classes; lower classes_per_batch.",
         )
         k = check_int(samples_per_class, "samples_per_class", minimum=1)
-        assert p is not None and k is not None
         self.classes_per_batch, self.samples_per_class = p, k
         nb = check_int(num_batches, "num_batches", minimum=1, allow_none=True)
         super().__init__(

@@ -84,7 +84,6 @@ class ClassAwareSampler(ClassThenInstanceSampler):
     ) -> None:
         lab = _check_labels_any(labels, no_label_group)
         checked = check_int(samples_per_class, "samples_per_class", minimum=1)
-        assert checked is not None
         self.samples_per_class = checked
         super().__init__(
             lab,

@@ -166,7 +166,6 @@ class ClassBalancedSampler(ClassThenInstanceSampler):
             hint="Use q=1 for instance-balanced, q=0.5 for square-root or q=0 for "
             "class-balanced sampling.",
         )
-        assert checked is not None
         self.q = checked
         super().__init__(
             lab,

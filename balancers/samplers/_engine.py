@@ -62,9 +62,7 @@ def resolve_replicas(num_replicas: Any, rank: Any) -> tuple[int, int]:
     if rank is None:
         rank = dist.get_rank() if initialized else 0
     replicas = check_int(num_replicas, "num_replicas", minimum=1)
-    assert replicas is not None
     r = check_int(rank, "rank", minimum=0)
-    assert r is not None
     if r >= replicas:
         raise ValueError(
             f"`rank` should be in [0, num_replicas - 1] = [0, {replicas - 1}], but got "
@@ -163,7 +161,6 @@ class EpochSampler(Sampler[T_co], ABC, Generic[T_co]):
         with :meth:`load_state_dict` for a different epoch is discarded.
         """
         e = check_int(epoch, "epoch", minimum=0)
-        assert e is not None
         self._epoch = e
         self._pinned = True
         if self._resume is not None and self._resume[0] != e:
@@ -172,7 +169,6 @@ class EpochSampler(Sampler[T_co], ABC, Generic[T_co]):
     def global_indices(self, epoch: int | None = None) -> npt.NDArray[np.int64]:
         """The global sequence of ``epoch`` (default: the next epoch), before sharding."""
         e = self._epoch if epoch is None else check_int(epoch, "epoch", minimum=0)
-        assert e is not None
         return np.asarray(self._draw_epoch(e, make_rng(self.seed, e)), dtype=np.int64)
 
     def _shard(self, sequence: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
@@ -410,7 +406,6 @@ class IndexBatchSampler(Sampler[list[int]]):
                 f"{type(sampler).__name__}."
             )
         size = check_int(batch_size, "batch_size", minimum=1)
-        assert size is not None
         self.sampler = sampler
         self.batch_size = size
         self.drop_last = check_bool(drop_last, "drop_last")

@@ -73,7 +73,6 @@ class ProgressivelyBalancedSampler(ClassThenInstanceSampler):
             minimum=1,
             hint="Pass the number of epochs over which sampling moves to class-balanced.",
         )
-        assert checked is not None
         self.epochs = checked
         super().__init__(
             lab,
@@ -90,7 +89,6 @@ class ProgressivelyBalancedSampler(ClassThenInstanceSampler):
     def class_probabilities(self, epoch: int = 0) -> npt.NDArray[np.float64]:
         """``p_c(t)`` for ``t = min(epoch, epochs)``, ordered like ``labels.classes``."""
         e = check_int(epoch, "epoch", minimum=0)
-        assert e is not None
         frac = min(e, self.epochs) / self.epochs
         probs: npt.NDArray[np.float64] = (1.0 - frac) * self._instance + frac * self._balanced
         return probs

@@ -206,7 +206,6 @@ class RepeatFactorSampler(EpochSampler[int]):
             low_inclusive=False,
             hint="It is a class frequency, e.g. threshold=0.001 as in LVIS.",
         )
-        assert t is not None
         p = check_real(
             power,
             "power",
@@ -214,7 +213,6 @@ class RepeatFactorSampler(EpochSampler[int]):
             low_inclusive=False,
             hint="Use power=0.5 for LVIS's square root or power=1.0 for the stronger rule.",
         )
-        assert p is not None
         self.basis = check_choice(basis, "basis", BASES)
         coco = coco_source(labels)
         info = check_labels(labels if coco is None else coco.presence)

@@ -407,10 +407,8 @@ def pixel_class_counts(
         [[2, 1, 0], [1, 0, 3]]
     """
     n_classes = check_int(num_classes, "num_classes", minimum=1)
-    assert n_classes is not None
     ignore = check_int(ignore_index, "ignore_index", allow_none=True)
     workers = check_int(num_workers, "num_workers", minimum=0)
-    assert workers is not None
     progress = check_bool(progress, "progress")
     if shape is not None:
         if (

@@ -110,9 +110,7 @@ class RareClassSampler(ClassThenInstanceSampler):
             low_inclusive=False,
             hint="DAFormer uses temperature=0.01; larger values sample classes more evenly.",
         )
-        assert t is not None
         m = check_int(min_pixels, "min_pixels", minimum=1)
-        assert m is not None
         totals = np.asarray(counts.sum(axis=0)).reshape(-1).astype(np.float64)
         freq = totals / totals.sum()
         eligible = sp.csr_array(
@@ -180,7 +178,6 @@ class RareClassSampler(ClassThenInstanceSampler):
         ``j`` was made for (to crop around it, for instance).
         """
         e = self.epoch if epoch is None else check_int(epoch, "epoch", minimum=0)
-        assert e is not None
         return self._draws(make_rng(self.seed, e))
 
     def _own_repr(self) -> str:
