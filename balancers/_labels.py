@@ -27,7 +27,7 @@ from ._table_labels import is_table, table_labels
 from ._validation import describe_value, tensor_to_numpy
 from .detection._coco import coco_source
 
-__all__ = ["Labels", "check_labels", "get_labels"]
+__all__ = ["Labels", "check_labels", "check_multiclass", "get_labels"]
 
 LabelArray: TypeAlias = "npt.NDArray[Any] | sp.csr_array"
 
@@ -500,3 +500,19 @@ def check_labels(labels: Any, name: str = "labels", *, progress: bool = True) ->
         counts=np.bincount(cols, minlength=arr.shape[1]).astype(np.int64),
         matrix=matrix,
     )
+
+
+def check_multiclass(labels: Any, owner: str, alternatives: str, name: str = "labels") -> Labels:
+    """:func:`check_labels` restricted to multiclass labels.
+
+    Multilabel labels are rejected with a message that names ``owner`` (what needs one class per
+    sample) and ``alternatives`` (what to use for multilabel data instead).
+    """
+    lab = check_labels(labels, name)
+    if lab.is_multilabel:
+        raise ValueError(
+            f"`{name}` should be multiclass (a 1-D array of class ids) for {owner}, but got "
+            f"multilabel labels of shape {(lab.n_samples, lab.n_classes)}. For multilabel data "
+            f"use {alternatives}."
+        )
+    return lab

@@ -8,7 +8,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from .._labels import Labels, check_labels
+from .._labels import Labels, check_labels, check_multiclass
 from .._rng import make_rng
 from .._validation import (
     check_choice,
@@ -28,16 +28,11 @@ _KEY_LONG_TAIL = 1
 _KEY_BALANCED = 2
 
 
-def check_multiclass(labels: Any, name: str) -> Labels:
-    """``check_labels`` restricted to multiclass labels."""
-    info = check_labels(labels, name)
-    if info.is_multilabel:
-        raise ValueError(
-            f"`{name}` should be multiclass (one class id per sample), but got multilabel labels "
-            f"with {info.n_classes} label columns. Long-tailed splits subsample classes; for "
-            "multilabel data use balancers.ml_rus or iterative_train_test_split."
-        )
-    return info
+def check_split_labels(labels: Any, name: str) -> Labels:
+    """Multiclass labels for a long-tailed split (it subsamples classes)."""
+    return check_multiclass(
+        labels, "long-tailed splits", "balancers.ml_rus or iterative_train_test_split", name
+    )
 
 
 def _check_counts(
@@ -153,7 +148,7 @@ def long_tail_indices(
         >>> long_tail_indices([0, 1, 0, 1, 0, 1], [3, 1], selection="first").tolist()
         [0, 1, 2, 4]
     """
-    info = check_multiclass(labels, "labels")
+    info = check_split_labels(labels, "labels")
     selection = check_choice(selection, "selection", SELECTIONS)  # type: ignore[assignment]
     seed = check_seed(seed)
     wanted = _check_counts(counts, info, info.counts)
@@ -249,7 +244,7 @@ def balanced_indices(
         >>> np.bincount(np.asarray([0, 0, 0, 1, 1, 2, 2, 2])[idx]).tolist()
         [2, 2, 2]
     """
-    info = check_multiclass(labels, "labels")
+    info = check_split_labels(labels, "labels")
     seed = check_seed(seed)
     excluded = _exclusion_mask(exclude, info.n_samples)
     assert info.codes is not None

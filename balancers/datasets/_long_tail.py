@@ -17,7 +17,7 @@ from torch.utils.data import Dataset, Subset
 
 from .._labels import Labels
 from .._validation import check_choice, check_int, check_seed, describe_value
-from ._indices import SELECTIONS, Selection, balanced_indices, check_multiclass, long_tail_indices
+from ._indices import SELECTIONS, Selection, balanced_indices, check_split_labels, long_tail_indices
 from ._profiles import Profile, check_profile_args, long_tail_counts
 
 __all__ = ["LongTailSplit", "SplitParams", "labels_sha256", "long_tail_split"]
@@ -102,7 +102,7 @@ def labels_sha256(labels: Any) -> str:
         >>> labels_sha256([1, 0, 2]) == labels_sha256(np.array([1, 0, 2], dtype=np.uint8))
         True
     """
-    info = check_multiclass(labels, "labels")
+    info = check_split_labels(labels, "labels")
     return _sha256(info)
 
 
@@ -490,7 +490,7 @@ class LongTailSplit:
             if given is None:
                 infos[name], checksums[name], sizes[name] = None, None, None
                 continue
-            info = check_multiclass(_check_dataset(given, name), name)
+            info = check_split_labels(_check_dataset(given, name), name)
             digest = _sha256(info)
             if info.n_samples != recorded["n_samples"] or digest != recorded["labels_sha256"]:
                 raise ValueError(
@@ -704,9 +704,9 @@ def long_tail_split(
     train = _check_dataset(train, "train")
     if test is not None:
         test = _check_dataset(test, "test")
-    train_info = check_multiclass(train, "train")
+    train_info = check_split_labels(train, "train")
     counts, kept, val = train_val_indices(train_info, params)
-    test_info = None if test is None else check_multiclass(test, "test")
+    test_info = None if test is None else check_split_labels(test, "test")
     test_idx = None
     if test is not None and test_info is not None:
         check_same_classes(train_info, test_info)

@@ -13,7 +13,7 @@ import torch
 from torchvision.datasets import CIFAR10, CIFAR100, MNIST, FashionMNIST
 
 from .._validation import check_choice
-from ._indices import Selection, check_multiclass
+from ._indices import Selection, check_split_labels
 from ._profiles import Profile
 from ._long_tail import SplitParams, TestPerClass, test_indices, train_val_indices
 
@@ -115,7 +115,7 @@ class _LongTail:
             if download:
                 raise
             raise FileNotFoundError(missing_files_message(self._source_name, root)) from exc
-        info = check_multiclass(np.asarray(self.targets), "targets")
+        info = check_split_labels(np.asarray(self.targets), "targets")
         if split == "test":
             indices = test_indices(info, params)
         else:

@@ -9,23 +9,12 @@ import numpy as np
 import numpy.typing as npt
 
 from .._cycling import cycle_pool
-from .._labels import Labels, check_labels
+from .._labels import Labels, check_multiclass
 from .._rng import make_rng
 from .._validation import check_bool, check_seed
 from ._strategy import resolve_sampling_strategy
 
 __all__ = ["random_oversample", "random_undersample"]
-
-
-def _multiclass(labels: Any, func: str, alternative: str) -> Labels:
-    lab = check_labels(labels)
-    if lab.is_multilabel:
-        raise ValueError(
-            f"`labels` should be multiclass (a 1-D array of class ids) for {func}, but got "
-            f"multilabel labels of shape {(lab.n_samples, lab.n_classes)}. For multilabel data "
-            f"use {alternative}."
-        )
-    return lab
 
 
 def _warn_unchanged(func: str, verb: str, lab: Labels, strategy: Any) -> None:
@@ -122,7 +111,7 @@ def random_oversample(
         >>> idx.tolist()
         [0, 1, 2, 3, 3, 3]
     """
-    lab = _multiclass(labels, "random_oversample", "balancers.ml_ros or balancers.lp_ros")
+    lab = check_multiclass(labels, "random_oversample", "balancers.ml_ros or balancers.lp_ros")
     checked_seed = check_seed(seed)
     targets = resolve_sampling_strategy(lab, sampling_strategy, "over")
     positions = np.array([lab.class_index(c) for c in targets], dtype=np.int64)
@@ -182,7 +171,7 @@ def random_undersample(
         >>> [int(c) for c in np.bincount(np.array([0, 0, 0, 1, 1, 2])[idx])]
         [1, 1, 1]
     """
-    lab = _multiclass(labels, "random_undersample", "balancers.ml_rus or balancers.lp_rus")
+    lab = check_multiclass(labels, "random_undersample", "balancers.ml_rus or balancers.lp_rus")
     checked_seed = check_seed(seed)
     replace = check_bool(replacement, "replacement")
     targets = resolve_sampling_strategy(lab, sampling_strategy, "under")

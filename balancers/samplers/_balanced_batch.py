@@ -8,8 +8,8 @@ import numpy as np
 import numpy.typing as npt
 
 from .._cycling import cycle_draws, narrow_codes
+from .._labels import check_multiclass
 from .._validation import check_int
-from ._class_balanced import check_multiclass
 from ._engine import EpochSampler
 
 __all__ = ["BalancedBatchSampler"]

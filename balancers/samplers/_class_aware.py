@@ -83,8 +83,7 @@ class ClassAwareSampler(ClassThenInstanceSampler):
         no_label_group: bool = False,
     ) -> None:
         lab = _check_labels_any(labels, no_label_group)
-        checked = check_int(samples_per_class, "samples_per_class", minimum=1)
-        self.samples_per_class = checked
+        self.samples_per_class = check_int(samples_per_class, "samples_per_class", minimum=1)
         super().__init__(
             lab,
             num_samples=num_samples,

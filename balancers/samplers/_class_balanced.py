@@ -159,14 +159,13 @@ class ClassBalancedSampler(ClassThenInstanceSampler):
         no_label_group: bool = False,
     ) -> None:
         lab = _check_labels_any(labels, no_label_group)
-        checked = check_real(
+        self.q = check_real(
             q,
             "q",
             low=0.0,
             hint="Use q=1 for instance-balanced, q=0.5 for square-root or q=0 for "
             "class-balanced sampling.",
         )
-        self.q = checked
         super().__init__(
             lab,
             num_samples=num_samples,
@@ -190,15 +189,3 @@ class ClassBalancedSampler(ClassThenInstanceSampler):
 
     def _own_repr(self) -> str:
         return f"q={self.q:g}" + (", no_label_group=True" if self.no_label_group else "")
-
-
-def check_multiclass(labels: Any, owner: str, alternatives: str) -> Labels:
-    """Validated multiclass labels; multilabel labels are rejected naming ``alternatives``."""
-    lab = check_labels(labels)
-    if lab.is_multilabel:
-        raise ValueError(
-            f"`labels` should be multiclass (a 1-D array of class ids) for {owner}, but got "
-            f"multilabel labels of shape {(lab.n_samples, lab.n_classes)}. For multilabel data "
-            f"use {alternatives}."
-        )
-    return lab

@@ -7,8 +7,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from .._labels import check_multiclass
 from .._validation import check_int
-from ._class_balanced import ClassThenInstanceSampler, check_multiclass
+from ._class_balanced import ClassThenInstanceSampler
 
 __all__ = ["ProgressivelyBalancedSampler"]
 
@@ -67,13 +68,12 @@ class ProgressivelyBalancedSampler(ClassThenInstanceSampler):
         lab = check_multiclass(
             labels, "ProgressivelyBalancedSampler", "ClassBalancedSampler or ClassAwareSampler"
         )
-        checked = check_int(
+        self.epochs = check_int(
             epochs,
             "epochs",
             minimum=1,
             hint="Pass the number of epochs over which sampling moves to class-balanced.",
         )
-        self.epochs = checked
         super().__init__(
             lab,
             num_samples=num_samples,
