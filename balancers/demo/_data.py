@@ -22,7 +22,9 @@ __all__ = [
 ]
 
 DATASETS: tuple[str, ...] = ("digits", "mnist", "fashionmnist")
+"""The datasets the demo runs on (``--dataset``); ``digits`` ships with scikit-learn."""
 PROFILES: tuple[str, ...] = ("exp", "step", "linear")
+"""The long-tail profiles of the training split (``--profile``), as in ``long_tail_counts``."""
 
 
 class ImageTensors(Dataset[tuple[torch.Tensor, int]]):

@@ -213,6 +213,7 @@ STRATEGIES: dict[str, Strategy] = {
         ),
     )
 }
+"""Every strategy the demo can compare, by its key (the names ``--strategies`` takes)."""
 
 
 def has_extra(extra: str | None) -> bool:
