@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from .samplers import ResampledSampler as ResampledSampler
     from .samplers import WeightedSampler as WeightedSampler
     from .samplers import weighted_random_sampler as weighted_random_sampler
+    from .segmentation import RareClassSampler as RareClassSampler
 
 __version__ = "0.2.0"
 
@@ -63,6 +64,7 @@ _SOURCES: dict[str, str] = {
     "IterativeStratifiedGroupKFold": ".model_selection",
     "IterativeStratifiedKFold": ".model_selection",
     "ProgressivelyBalancedSampler": ".samplers",
+    "RareClassSampler": ".segmentation",
     "RepeatFactorSampler": ".samplers",
     "ResampledSampler": ".samplers",
     "TargetReport": "._regression",
@@ -99,6 +101,7 @@ __all__ = [
     "IterativeStratifiedGroupKFold",
     "IterativeStratifiedKFold",
     "ProgressivelyBalancedSampler",
+    "RareClassSampler",
     "RepeatFactorSampler",
     "ResampledSampler",
     "TargetReport",

@@ -23,7 +23,9 @@ import torch
 from torch.utils.data import ConcatDataset, Dataset, Subset, TensorDataset
 
 from ._label_values import check_class_values, missing_error
+from ._tables import is_table, table_labels
 from ._validation import describe_value, tensor_to_numpy
+from .detection._coco import coco_source
 
 __all__ = ["Labels", "check_labels", "get_labels"]
 
@@ -115,17 +117,26 @@ def _attribute_labels(dataset: Any) -> Any | None:
     return None
 
 
-def get_labels(dataset: Any, *, progress: bool = True) -> LabelArray:
+def get_labels(dataset: Any, *, column: Any = None, progress: bool = True) -> LabelArray:
     """Read the labels of a dataset without decoding its samples where possible.
 
-    Sources, in order: ``.targets``, ``.labels`` (also ``._labels`` and ``.y``), ``.samples`` /
-    ``.imgs`` (``ImageFolder``), the second tensor of a ``TensorDataset``; ``Subset`` and
-    ``ConcatDataset`` are followed recursively. Only when none of these exists are samples read,
-    as ``dataset[i][1]``, with a progress bar. ``target_transform`` is not applied: samplers see
-    the raw class ids.
+    Sources, in order: COCO annotations (torchvision ``CocoDetection``: the image x category
+    presence matrix of :func:`balancers.detection.coco_labels`, rows in ``dataset.ids`` order,
+    without opening an image), ``.targets``, ``.labels`` (also ``._labels`` and ``.y``),
+    ``.samples`` / ``.imgs`` (``ImageFolder``), the second tensor of a ``TensorDataset``;
+    ``Subset`` and ``ConcatDataset`` are followed recursively. Only when none of these exists
+    are samples read, as ``dataset[i][1]``, with a progress bar. ``target_transform`` is not
+    applied: samplers see the raw class ids.
+
+    pandas/polars ``Series`` and ``DataFrame``, pyarrow arrays and tables, and Hugging Face
+    ``datasets.Dataset`` are read through Arrow in one vectorized pass (see
+    ``balancers._tables``): no row is iterated and no other column is decoded.
 
     Args:
         dataset: a map-style dataset, or labels already (returned as an array unchanged).
+        column: the label column of a data frame, Arrow table or Hugging Face ``Dataset``
+            (default: its column named ``label`` or ``labels``); a list of names reads 0/1
+            columns as a multilabel matrix.
         progress: show a tqdm bar when samples have to be read one by one.
 
     Returns:
@@ -142,6 +153,8 @@ def get_labels(dataset: Any, *, progress: bool = True) -> LabelArray:
         >>> get_labels(Subset(ds, [0, 3])).tolist()
         [3, 7]
     """
+    if column is not None or is_table(dataset):
+        return table_labels(dataset, column)
     if isinstance(dataset, Subset):
         inner = get_labels(dataset.dataset, progress=progress)
         return inner[_subset_indices(dataset.indices, inner.shape[0])]
@@ -157,6 +170,9 @@ def get_labels(dataset: Any, *, progress: bool = True) -> LabelArray:
             f"`dataset` should be a torch Dataset or labels ({_FORMS}), but got "
             f"{describe_value(dataset)} of type {type(dataset).__name__}."
         )
+    coco = coco_source(dataset) if isinstance(dataset, Dataset) else None
+    if coco is not None:
+        return coco.presence
     if not isinstance(dataset, Dataset):
         # Already labels (list, numpy array, tensor, ...).
         value = _to_numpy(dataset)
@@ -418,7 +434,10 @@ def check_labels(labels: Any, name: str = "labels", *, progress: bool = True) ->
     """
     if isinstance(labels, Labels):
         return labels
-    if isinstance(labels, Dataset):
+    coco = coco_source(labels)  # CocoLabels, COCO json path or dict, COCO, CocoDetection
+    if coco is not None:
+        labels = coco.presence
+    if isinstance(labels, Dataset) or is_table(labels):
         labels = get_labels(labels, progress=progress)
     labels = _to_numpy(labels, name)
     if isinstance(labels, str | bytes) or labels is None or isinstance(labels, dict | set):

@@ -9,6 +9,7 @@ from typing import Any
 from . import CommandError
 from ._inputs import DATASET_HELP, DATASETS, load_dataset
 from ._output import check_file, is_folder_argument, writing
+from ._tables import add_source_options, run_split
 
 __all__ = ["register"]
 
@@ -37,7 +38,19 @@ def register(subparsers: Any) -> None:
         "--manifest' reads). An ImageFolder is one set of images: its split has a train and "
         "(with --val-per-class) a balanced val part drawn from the images train did not keep.",
     )
-    parser.add_argument("dataset", choices=DATASETS, help=DATASET_HELP)
+    parser.add_argument(
+        "dataset",
+        nargs="?",
+        choices=DATASETS,
+        help=DATASET_HELP + " (or --table/--hf-dataset with --column: a stratified split of rows)",
+    )
+    add_source_options(parser, table=True)
+    parser.add_argument(
+        "--test-size",
+        type=float,
+        default=0.25,
+        help="--table/--hf-dataset: test fraction (default: 0.25)",
+    )
     parser.add_argument(
         "--root",
         default="datasets",
@@ -139,6 +152,10 @@ def _manifest_path(args: argparse.Namespace) -> Path | None:
 def run(args: argparse.Namespace) -> int:
     from ..datasets import long_tail_split
 
+    if args.table is not None or args.hf_dataset is not None or args.column is not None:
+        return run_split(args)
+    if args.dataset is None:
+        raise CommandError("pass a DATASET name, or --table FILE / --hf-dataset DIR with --column.")
     if args.download and args.dataset == "imagefolder":
         raise CommandError("--download applies to torchvision datasets, not to an ImageFolder.")
     out = _manifest_path(args)
