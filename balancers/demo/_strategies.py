@@ -213,7 +213,7 @@ STRATEGIES: dict[str, Strategy] = {
         ),
     )
 }
-"""Every strategy the demo can compare, by its key (the names ``--strategies`` takes)."""
+"""The strategies the demo compares, by the name ``--strategies`` takes, in table order."""
 
 
 def has_extra(extra: str | None) -> bool:
