@@ -42,12 +42,12 @@ from torch.utils.data import DataLoader
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import LeNet, fmt_mean_std, hardware, markdown_table, write_json  # noqa: E402
+from _common import LeNet, fmt_mean_std, hardware, markdown_table, write_json
 
-from balancers.datasets import long_tail_counts, long_tail_indices  # noqa: E402
-from balancers.metrics import classification_report  # noqa: E402
-from balancers.streams import BalancedStream  # noqa: E402
-from balancers.streams._count import read_webdataset_labels  # noqa: E402
+from balancers.datasets import long_tail_counts, long_tail_indices
+from balancers.metrics import classification_report
+from balancers.streams import BalancedStream
+from balancers.streams._count import read_webdataset_labels
 
 METHODS = ("raw", "reject", "oversample")
 MEAN, STD = 0.1307, 0.3081
@@ -224,7 +224,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         folder = args.shards or Path(tmp)
         pattern, profile = write_shards(args.root, args.ratio, folder, args.shard_size)
         labels = read_webdataset_labels(pattern, "cls", progress=False)
-        counts = {int(c): int(n) for c, n in zip(*np.unique(labels, return_counts=True))}
+        counts = {
+            int(c): int(n) for c, n in zip(*np.unique(labels, return_counts=True), strict=True)
+        }
         assert list(counts.values()) == list(profile), (counts, profile)
         print(f"{len(labels)} images in {pattern}; counts {list(counts.values())}", flush=True)
         results = []

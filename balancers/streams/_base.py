@@ -154,11 +154,15 @@ class StreamBase(IterableDataset[Any]):
                 source.set_epoch(e)
 
     def __iter__(self) -> Iterator[Any]:
+        return self._iterate(*placement())
+
+    def _iterate(self, rank: int, worker: int) -> Iterator[Any]:
+        """One run as DDP rank ``rank``, DataLoader worker ``worker`` (``__iter__`` passes the
+        caller's placement; tests replay a worker's share in-process)."""
         resumed, self._resume = self._resume, None
         epoch = resumed["epoch"] if resumed is not None else self._epoch
         if not self._pinned:
             self._epoch = epoch + 1
-        rank, worker = placement()
         if resumed is not None and (resumed["rank"], resumed["worker"]) != (rank, worker):
             raise ValueError(
                 f"the loaded state was saved by rank {resumed['rank']}, worker "

@@ -50,7 +50,9 @@ def _split_name(name: str) -> tuple[str, str]:
 
 
 def _tar_labels(url: str, key: str) -> Iterator[Any]:
-    current, found, fields = None, False, []
+    current: str | None = None
+    found = False
+    fields: list[str] = []
     with tarfile.open(url, mode="r|*") as tar:
         for member in tar:
             if not member.isfile():

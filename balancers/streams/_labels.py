@@ -40,9 +40,9 @@ def normalize_class(raw: Any, position: int) -> Any:
         return _text_class(raw)
     if isinstance(raw, np.generic):
         return raw.item()
-    if type(raw).__module__.startswith("torch") and hasattr(raw, "tolist"):
-        raw = raw.tolist()
-    elif isinstance(raw, np.ndarray):
+    if (type(raw).__module__.startswith("torch") and hasattr(raw, "tolist")) or isinstance(
+        raw, np.ndarray
+    ):
         raw = raw.tolist()
     if isinstance(raw, (list, tuple, set, frozenset)):
         classes = tuple(dict.fromkeys(_single(value, position) for value in raw))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import math
 import numbers
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
@@ -49,7 +50,7 @@ def _per_source(value: Any, names: list[str], name: str) -> np.ndarray:
                 f"`{name}` should hold non-negative numbers, but got {name}[{source!r}]="
                 f"{describe_value(v)}."
             )
-        if not np.isfinite(v) or v < 0:
+        if not math.isfinite(v) or v < 0:
             raise ValueError(
                 f"`{name}` should hold finite non-negative numbers, but got "
                 f"{name}[{source!r}]={v!r}."
@@ -183,10 +184,8 @@ class MixedStream(StreamBase):
                 item = next(iterators[i])
             except StopIteration:
                 passes[i] += 1
-                if (
-                    stop == "first_exhausted"
-                    or all(passes[j] > 0 for j in drawn)
-                    and (stop == "all_exhausted")
+                if stop == "first_exhausted" or (
+                    all(passes[j] > 0 for j in drawn) and (stop == "all_exhausted")
                 ):
                     break
                 iterators[i], consumed[i] = iter(self.sources[i]), 0
@@ -208,10 +207,12 @@ class MixedStream(StreamBase):
         run = self._last
         counts = run.counts if run is not None else [0] * len(self.names)
         passes = run.passes if run is not None else [0] * len(self.names)
-        total = sum(counts)
+        total = sum(counts) or 1
         return {
             "yielded": dict(zip(self.names, counts, strict=True)),
-            "shares": {n: c / total if total else 0.0 for n, c in zip(self.names, counts)},
+            "shares": {
+                n: c / total if total else 0.0 for n, c in zip(self.names, counts, strict=True)
+            },
             "passes": dict(zip(self.names, passes, strict=True)),
         }
 
