@@ -88,8 +88,9 @@ def test_estimated_counts_converge_to_the_target(method: str) -> None:
 
 def test_reject_keep_probabilities_and_acceptance_rate() -> None:
     counts = {0: 800, 1: 200}
-    stream = BalancedStream(Items(draw_labels(50_000, shares=np.array([0.8, 0.2]))), label=1,
-                            class_counts=counts)
+    stream = BalancedStream(
+        Items(draw_labels(50_000, shares=np.array([0.8, 0.2]))), label=1, class_counts=counts
+    )
     out = list(stream)
     stats = stream.stats()
     # keep 0.25 of class 0, all of class 1: acceptance 0.8 * 0.25 + 0.2 = 0.4
@@ -144,8 +145,10 @@ def test_multilabel_items_count_each_label() -> None:
         out = list(stream)
         stats = stream.stats()
         assert None in stats["seen"]  # rows with no label are their own group
-        yielded = {c: sum(1 for x in out if (c in x["tags"] if c is not None else not x["tags"]))
-                   for c in stats["seen"]}
+        yielded = {
+            c: sum(1 for x in out if (c in x["tags"] if c is not None else not x["tags"]))
+            for c in stats["seen"]
+        }
         assert yielded == stats["yielded"]
         counts = [stats["yielded"][c] for c in (0, 1, 2)]
         assert max(counts) / min(counts) < 2.5  # the 7:1 imbalance of the labels is reduced
@@ -163,9 +166,12 @@ def test_labels_of_many_forms() -> None:
     ]
     stream = BalancedStream(items, label=0, target=1.0)  # q=1: the source itself, all kept
     assert [i for _, i in stream] == list(range(7))
-    assert stream.stats()["seen"] == {3: 4, 5: 2, "cat": 1, None: 1} or stream.stats()[
-        "seen"
-    ] == {None: 1, 3: 4, 5: 2, "cat": 1}
+    assert stream.stats()["seen"] == {3: 4, 5: 2, "cat": 1, None: 1} or stream.stats()["seen"] == {
+        None: 1,
+        3: 4,
+        5: 2,
+        "cat": 1,
+    }
     by_callable = BalancedStream(items[:3], label=lambda item: item[0], target=1.0)
     assert len(list(by_callable)) == 3
 
@@ -208,9 +214,7 @@ def test_same_output_with_0_1_and_3_workers(method: str) -> None:
     for w in range(3):
         share = [item for item in three if item[0] % 3 == w]
         # replay worker w in-process: its share of the source, its key (seed, epoch, rank, w)
-        replay = [
-            (w + 3 * i, c) for i, c in make(labels[w::3])._iterate(rank=0, worker=w)
-        ]
+        replay = [(w + 3 * i, c) for i, c in make(labels[w::3])._iterate(rank=0, worker=w)]
         assert share == replay
     assert sorted(three) != sorted(none)  # other shares and keys, other decisions
 
@@ -235,8 +239,9 @@ def test_resume_at_any_point_yields_the_rest(stop: int, method: str, given_count
     counts = dict(enumerate(np.bincount(labels, minlength=4).tolist())) if given_counts else None
 
     def make() -> BalancedStream:
-        return BalancedStream(Items(labels), label=1, method=method, class_counts=counts,
-                              buffer_size=8, seed=5)
+        return BalancedStream(
+            Items(labels), label=1, method=method, class_counts=counts, buffer_size=8, seed=5
+        )
 
     full = list(make())
     stop = min(stop, len(full))  # past the end, the state points at the next epoch
@@ -268,8 +273,10 @@ def test_mix_shares_follow_the_weights() -> None:
 def test_temperature_math_is_exact() -> None:
     sources = {"a": list(range(100)), "b": list(range(400))}
     by_sizes = mix_streams(sources, temperature=2.0, sizes={"a": 100, "b": 400})
-    assert by_sizes.probabilities == {"a": pytest.approx(1 / 3, abs=1e-15),
-                                      "b": pytest.approx(2 / 3, abs=1e-15)}
+    assert by_sizes.probabilities == {
+        "a": pytest.approx(1 / 3, abs=1e-15),
+        "b": pytest.approx(2 / 3, abs=1e-15),
+    }
     assert mix_streams(sources, temperature=1.0).probabilities == {"a": 0.2, "b": 0.8}
     t = 3.0
     expected = np.array([100, 400]) ** (1 / t) / (np.array([100, 400]) ** (1 / t)).sum()
@@ -377,18 +384,33 @@ def test_bad_arguments(make: Any, error: type[Exception], message: str) -> None:
 
 
 BAD_ITEMS = [
-    (dict(source=[{"x": 1, "cls": 0}, {"x": 2}], label="cls"), ValueError,
-     r"item 1 has no key 'cls' \(`label`\); its keys are 'x'"),
+    (
+        dict(source=[{"x": 1, "cls": 0}, {"x": 2}], label="cls"),
+        ValueError,
+        r"item 1 has no key 'cls' \(`label`\); its keys are 'x'",
+    ),
     (dict(source=[(0, 1), (1,)], label=1), ValueError, "item 1 has 1 fields"),
-    (dict(source=[{"cls": 0}, {"cls": {"a": 1}}], label="cls"), TypeError,
-     "the label of item 1 should be a class id"),
+    (
+        dict(source=[{"cls": 0}, {"cls": {"a": 1}}], label="cls"),
+        TypeError,
+        "the label of item 1 should be a class id",
+    ),
     (dict(source=[{"cls": None}], label="cls"), TypeError, "the label of item 0"),
-    (dict(source=[{"cls": 0}, {"cls": 7}], label="cls", class_counts={0: 3}), ValueError,
-     "item 1 has class 7, which `class_counts` does not list"),
-    (dict(source=[{"cls": 0}, {"cls": 1}], label="cls", target={9: 1.0}), ValueError,
-     "`target` names no class of the source"),
-    (dict(source=[{"cls": 0}, {"cls": 1}], label="cls", target={0: 1.0}, method="oversample"),
-     ValueError, "class 1 has none"),
+    (
+        dict(source=[{"cls": 0}, {"cls": 7}], label="cls", class_counts={0: 3}),
+        ValueError,
+        "item 1 has class 7, which `class_counts` does not list",
+    ),
+    (
+        dict(source=[{"cls": 0}, {"cls": 1}], label="cls", target={9: 1.0}),
+        ValueError,
+        "`target` names no class of the source",
+    ),
+    (
+        dict(source=[{"cls": 0}, {"cls": 1}], label="cls", target={0: 1.0}, method="oversample"),
+        ValueError,
+        "class 1 has none",
+    ),
 ]
 
 

@@ -51,7 +51,11 @@ def register(subparsers: Any) -> None:
         "pattern (Class*) or an inclusive range FIRST:LAST. One column gives multiclass labels, "
         "several give a 0/1 multilabel matrix. Default: every column",
     )
-    parser.add_argument("--key", help=".npz only: the array to read (default: labels, y, ...)")
+    parser.add_argument(
+        "--key",
+        help=".npz: the array to read (default: labels, y, ...); --webdataset: the label field "
+        "(default: cls)",
+    )
     parser.add_argument(
         "--dataset", choices=_DATASETS, help="read the labels of this torchvision dataset"
     )
@@ -65,6 +69,12 @@ def register(subparsers: Any) -> None:
         "--plot", type=Path, metavar="FILE.png", help="write the bar chart to this image file"
     )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument(
+        "--webdataset",
+        metavar="SHARDS",
+        help="count the classes of webdataset tar shards ('shards-{000..009}.tar'), reading only "
+        "the --key member of each sample (default: cls), never the images",
+    )
     parser.set_defaults(func=run)
 
 
@@ -262,16 +272,22 @@ def read_dataset_labels(name: str, root: Path, *, train: bool) -> npt.NDArray[np
 def run(args: argparse.Namespace) -> int:
     from .._describe import describe
 
-    if (args.path is None) == (args.dataset is None):
+    if args.webdataset is not None:
+        from ..streams._count import webdataset_labels_for_cli
+
+        others = {"PATH": args.path, "--dataset": args.dataset, "--labels": args.labels}
+        labels, source = webdataset_labels_for_cli(args.webdataset, args.key, others=others)
+        names = None
+    elif (args.path is None) == (args.dataset is None):
         raise CommandError("pass either a label file PATH or --dataset NAME --root DIR.")
-    if args.dataset is not None:
+    elif args.dataset is not None:
         if args.root is None:
             raise CommandError(f"--dataset {args.dataset} needs --root DIR (the data root).")
         if not args.root.is_dir():
             raise CommandError(f"--root {str(args.root)!r} is not a directory.")
         if args.labels is not None or args.key is not None:
             raise CommandError("--labels and --key apply to label files, not to --dataset.")
-        labels: Any = read_dataset_labels(args.dataset, args.root, train=args.split == "train")
+        labels = read_dataset_labels(args.dataset, args.root, train=args.split == "train")
         names = None
         source = f"{args.dataset} ({args.split})"
     else:

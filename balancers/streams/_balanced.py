@@ -198,7 +198,7 @@ class BalancedStream(StreamBase):
                 run.plan = make_plan(self.target, run.plan_counts, self.method)
                 run.refresh_at = resumed["refresh_at"]
         run_source = resumed.get("source") if resumed is not None else None
-        run.iterator = open_source(self.source, run.consumed, run_source, "source")
+        run.iterator, _ = open_source(self.source, run.consumed, run_source, "source")
         self._last = run
         return run
 

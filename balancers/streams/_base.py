@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import copy
 import itertools
 from abc import abstractmethod
 from collections.abc import Iterable, Iterator, Mapping
@@ -79,17 +80,20 @@ def source_state(source: Any) -> Any:
     return source.state_dict() if _stateful(source) else None
 
 
-def open_source(source: Any, consumed: int, state: Any, name: str) -> Iterator[Any]:
-    """An iterator over ``source`` positioned after its first ``consumed`` items.
+def open_source(source: Any, consumed: int, state: Any, name: str) -> tuple[Iterator[Any], Any]:
+    """An iterator over ``source`` positioned after its first ``consumed`` items, and a pristine
+    copy of the source for later passes (None when ``source`` itself is pristine).
 
-    A source with a saved state is restored with ``load_state_dict``; any other source is read
-    again from its start and its first ``consumed`` items are skipped.
+    A source with a saved state is restored with ``load_state_dict`` (after copying it: a Hugging
+    Face ``IterableDataset`` keeps a loaded state for every later pass of the same epoch); any
+    other source is read again from its start and its first ``consumed`` items are skipped.
     """
     if consumed == 0:
-        return iter(source)
+        return iter(source), None
     if state is not None and _stateful(source):
+        pristine = copy.deepcopy(source)
         source.load_state_dict(state)
-        return iter(source)
+        return iter(source), pristine
     iterator = iter(source)
     skipped = sum(1 for _ in itertools.islice(iterator, consumed))
     if skipped < consumed:
@@ -98,7 +102,7 @@ def open_source(source: Any, consumed: int, state: Any, name: str) -> Iterator[A
             "yielded when the state was saved. Resume requires a source that yields the same "
             "items again (or has state_dict/load_state_dict)."
         )
-    return iterator
+    return iterator, None
 
 
 class StreamBase(IterableDataset[Any]):
@@ -140,18 +144,16 @@ class StreamBase(IterableDataset[Any]):
         return self._epoch
 
     def set_epoch(self, epoch: int) -> None:
-        """Pin the epoch of the following iterations and pass it on to the sources that have
-        ``set_epoch`` (call it every epoch, as for ``DistributedSampler``; under DataLoader
-        workers it is the only way the workers' copies learn the epoch)."""
+        """Pin the epoch of the following iterations (call it every epoch, as for
+        ``DistributedSampler``; under DataLoader workers it is the only way the workers' copies
+        learn the epoch). Each iteration passes its epoch on to the sources that have
+        ``set_epoch`` (a Hugging Face ``IterableDataset`` reshuffles with it)."""
         e = check_int(epoch, "epoch", minimum=0)
         assert e is not None
         self._epoch = e
         self._pinned = True
         if self._resume is not None and self._resume["epoch"] != e:
             self._resume = None
-        for source in self._sources():
-            if callable(getattr(source, "set_epoch", None)):
-                source.set_epoch(e)
 
     def __iter__(self) -> Iterator[Any]:
         return self._iterate(*placement())
@@ -169,6 +171,9 @@ class StreamBase(IterableDataset[Any]):
                 f"{resumed['worker']}, but it is resumed on rank {rank}, worker {worker}; load "
                 "each rank's and worker's own state (StatefulDataLoader does this for workers)."
             )
+        for source in self._sources():
+            if callable(getattr(source, "set_epoch", None)):
+                source.set_epoch(epoch)
         run = self._start(epoch, rank, worker, resumed)
         self._live = run
         return self._run(run)

@@ -1,12 +1,10 @@
-"""Class labels of stored streams, read without decoding any image.
+"""Class labels of webdataset shards, read without decoding any image.
 
-* webdataset shards: only the members whose extension is the label key (``.cls``) are read;
-  the image members are skipped inside the tar stream;
-* Parquet and Arrow files (Hugging Face's cache files are Arrow streams): only the label column
-  is read, record batch by record batch.
-
-Both show a tqdm progress bar per shard or file and return the labels in stream order, ready for
-``balancers.describe`` (whose counts can be passed to ``BalancedStream(class_counts=...)``).
+Only the members whose extension is the label key (``.cls``) are read; the image members are
+skipped inside the tar stream. A tqdm progress bar runs over the shards, and the labels come back
+in stream order, ready for ``balancers.describe`` (whose counts can be passed to
+``BalancedStream(class_counts=...)``). Parquet and CSV label columns are read by
+``balancers describe FILE --column NAME``.
 """
 
 from __future__ import annotations
@@ -23,7 +21,7 @@ import numpy.typing as npt
 from .._optional import import_optional
 from ._labels import normalize_class
 
-__all__ = ["read_table_labels", "read_webdataset_labels", "shard_urls"]
+__all__ = ["read_webdataset_labels", "shard_urls", "webdataset_labels_for_cli"]
 
 
 def shard_urls(spec: str | Sequence[str]) -> list[str]:
@@ -67,7 +65,13 @@ def _tar_labels(url: str, key: str) -> Iterator[Any]:
                 handle = tar.extractfile(member)
                 assert handle is not None
                 found = True
-                yield normalize_class(handle.read(), 0)
+                try:
+                    yield normalize_class(handle.read(), 0)
+                except ValueError:
+                    raise ValueError(
+                        f"the {key!r} field (`key`) of sample {sample!r} of {url} is not a "
+                        "class written as text; pass --key as the label field (such as cls)."
+                    ) from None
     if current is not None and not found:
         raise ValueError(_missing(url, current, key, fields))
 
@@ -105,71 +109,18 @@ def read_webdataset_labels(
     return np.asarray(labels)
 
 
-def _arrow_batches(path: Path, column: str) -> Iterator[Any]:
-    pa = import_optional("pyarrow", extra="streams")
-    if path.suffix.lower() == ".parquet":
-        pq = import_optional("pyarrow.parquet", extra="streams")
-        pfile = pq.ParquetFile(path)
-        names = pfile.schema_arrow.names
-        if column not in names:
-            raise ValueError(_no_column(path, column, names))
-        yield from pfile.iter_batches(columns=[column])
-        return
-    with open(path, "rb") as fh:
-        try:
-            reader = pa.ipc.open_stream(fh)
-        except pa.ArrowInvalid:
-            fh.seek(0)
-            reader = pa.ipc.open_file(fh)
-            names = reader.schema.names
-            if column not in names:
-                raise ValueError(_no_column(path, column, names)) from None
-            for i in range(reader.num_record_batches):
-                yield reader.get_batch(i).select([column])
-            return
-        names = reader.schema.names
-        if column not in names:
-            raise ValueError(_no_column(path, column, names))
-        for batch in reader:
-            yield batch.select([column])
-
-
-def _no_column(path: Path, column: str, names: list[str]) -> str:
-    return f"{path} has no column {column!r} (`column`); its columns are {', '.join(names)}."
-
-
-def read_table_labels(
-    paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
-    column: str,
-    *,
-    progress: bool = True,
-) -> npt.NDArray[Any]:
-    """The values of one column of Parquet or Arrow files, reading only that column.
-
-    Args:
-        paths: ``.parquet`` files, or Arrow IPC files (``.arrow``, Hugging Face cache files).
-        column: the label column (integer or string class ids).
-        progress: show a progress bar over the files.
+def webdataset_labels_for_cli(
+    shards: str, key: str | None, *, others: dict[str, Any]
+) -> tuple[npt.NDArray[Any], str]:
+    """``balancers describe --webdataset SHARDS [--key KEY]``: the labels and a source name.
 
     Raises:
-        FileNotFoundError: a file does not exist.
-        ValueError: the column is missing or holds lists (multilabel columns: use
-            ``balancers.get_labels``).
+        ValueError: another label source is given too (``others``: option name -> value).
     """
-    files = [Path(paths)] if isinstance(paths, (str, os.PathLike)) else [Path(p) for p in paths]
-    for path in files:
-        if not path.is_file():
-            raise FileNotFoundError(f"{path} does not exist.")
-    parts = []
-    for path in _progress(files, "reading files", progress):
-        for batch in _arrow_batches(path, column):
-            values = batch.column(0)
-            if "list" in str(values.type):
-                raise ValueError(
-                    f"column {column!r} of {path} holds lists ({values.type}); count a "
-                    "multilabel column with balancers.get_labels."
-                )
-            parts.append(values.to_numpy(zero_copy_only=False))
-    if not parts:
-        raise ValueError(f"column {column!r} of {files[0]} holds no value.")
-    return np.concatenate(parts)
+    given = [name for name, value in others.items() if value is not None]
+    if given:
+        raise ValueError(
+            f"--webdataset reads labels from shards; it cannot be combined with {given[0]}."
+        )
+    key = key or "cls"
+    return read_webdataset_labels(shards, key), f"{shards} [.{key}]"

@@ -20,8 +20,15 @@ from .._validation import describe_value
 __all__ = ["LabelReader", "normalize_class"]
 
 
-def _text_class(raw: bytes | bytearray) -> Any:
-    text = bytes(raw).decode("utf-8").strip()
+def _text_class(raw: bytes | bytearray, position: int) -> Any:
+    try:
+        text = bytes(raw).decode("utf-8").strip()
+    except UnicodeDecodeError:
+        raise ValueError(
+            f"the label of item {position} is {len(raw)} bytes that are not text (an image or "
+            "other binary field?); a bytes label should hold the class as text, like a "
+            "webdataset .cls field."
+        ) from None
     body = text[1:] if text[:1] in "+-" else text
     return int(text) if body.isdigit() else text
 
@@ -37,7 +44,7 @@ def normalize_class(raw: Any, position: int) -> Any:
     if kind is int or kind is str:
         return raw
     if isinstance(raw, (bytes, bytearray)):
-        return _text_class(raw)
+        return _text_class(raw, position)
     if isinstance(raw, np.generic):
         return raw.item()
     if (type(raw).__module__.startswith("torch") and hasattr(raw, "tolist")) or isinstance(
@@ -52,7 +59,7 @@ def normalize_class(raw: Any, position: int) -> Any:
 
 def _single(raw: Any, position: int) -> Any:
     if isinstance(raw, (bytes, bytearray)):
-        return _text_class(raw)
+        return _text_class(raw, position)
     if isinstance(raw, np.generic):
         return raw.item()
     if raw is None or not isinstance(raw, Hashable) or isinstance(raw, (tuple, frozenset)):

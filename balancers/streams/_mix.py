@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import copy
 import math
 import numbers
 from collections.abc import Iterator, Mapping, Sequence
@@ -107,6 +108,8 @@ class _MixRun:
         self.passes = [0] * n  # completed passes of each source
         self.counts = [0] * n  # items yielded from each source in this run
         self.iterators: list[Iterator[Any]] = []
+        self.pristine: list[Any] = []  # copies of sources restored from a state, for restarts
+        self.current: list[Any] = []  # the object each source is read from
 
 
 class MixedStream(StreamBase):
@@ -150,15 +153,17 @@ class MixedStream(StreamBase):
 
     def _start(self, epoch: int, rank: int, worker: int, resumed: dict[str, Any] | None) -> _MixRun:
         run = _MixRun(epoch, rank, worker, len(self.sources))
+        run.current = list(self.sources)
         states: list[Any] = [None] * len(self.sources)
         if resumed is not None:
             run.draws = resumed["draws"]
             run.consumed, run.passes = list(resumed["consumed"]), list(resumed["passes"])
             run.counts, states = list(resumed["counts"]), list(resumed["sources"])
-        run.iterators = [
-            open_source(src, run.consumed[i], states[i], f"sources[{self.names[i]!r}]")
-            for i, src in enumerate(self.sources)
-        ]
+        for i, src in enumerate(self.sources):
+            name = f"sources[{self.names[i]!r}]"
+            iterator, pristine = open_source(src, run.consumed[i], states[i], name)
+            run.iterators.append(iterator)
+            run.pristine.append(pristine)
         self._last = run
         return run
 
@@ -168,7 +173,7 @@ class MixedStream(StreamBase):
             "consumed": list(run.consumed),
             "passes": list(run.passes),
             "counts": list(run.counts),
-            "sources": [source_state(s) for s in self.sources],
+            "sources": [source_state(s) for s in run.current],
         }
 
     def _run(self, run: _MixRun) -> Iterator[Any]:
@@ -188,7 +193,9 @@ class MixedStream(StreamBase):
                     all(passes[j] > 0 for j in drawn) and (stop == "all_exhausted")
                 ):
                     break
-                iterators[i], consumed[i] = iter(self.sources[i]), 0
+                if run.pristine[i] is not None:  # a restored source would resume again
+                    run.current[i] = copy.deepcopy(run.pristine[i])
+                iterators[i], consumed[i] = iter(run.current[i]), 0
                 try:
                     item = next(iterators[i])
                 except StopIteration:
