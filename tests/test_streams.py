@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -435,3 +436,12 @@ def test_load_state_dict_checks() -> None:
     with pytest.raises(ValueError, match="seed=2"):
         stream.load_state_dict(other)
     assert math.isnan(BalancedStream(ITEMS, label="cls").stats()["acceptance_rate"])
+
+
+def test_missing_extra_names_the_pip_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    from balancers.streams import read_webdataset_labels
+
+    monkeypatch.setitem(sys.modules, "webdataset", None)
+    monkeypatch.setitem(sys.modules, "webdataset.shardlists", None)
+    with pytest.raises(ImportError, match=r'pip install "balancers\[streams\]"'):
+        read_webdataset_labels("shards-{000..001}.tar")
