@@ -445,3 +445,10 @@ def test_missing_extra_names_the_pip_install(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setitem(sys.modules, "webdataset.shardlists", None)
     with pytest.raises(ImportError, match=r'pip install "balancers\[streams\]"'):
         read_webdataset_labels("shards-{000..001}.tar")
+
+
+def test_a_partly_read_stream_still_goes_to_workers() -> None:
+    stream = BalancedStream(Items(LABELS[:400]), label=1, seed=2)
+    head = next(iter(stream))
+    stream.set_epoch(0)
+    assert loader_items(stream, 1)[0] == head

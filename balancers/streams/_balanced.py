@@ -163,7 +163,6 @@ class BalancedStream(StreamBase):
         if self.class_counts is not None:
             check_against_counts(self.target, self.class_counts, self.method)
             self._plan = make_plan(self.target, self.class_counts, self.method)
-        self._last: _Run | None = None
 
     def __repr__(self) -> str:
         counts = "given" if self.class_counts is not None else "estimated"

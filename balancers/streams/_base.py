@@ -116,6 +116,14 @@ class StreamBase(IterableDataset[Any]):
         self._pinned = False
         self._resume: dict[str, Any] | None = None
         self._live: Any = None  # state of the current run, kept up to date
+        self._last: Any = None  # the latest run, for stats()
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled (for DataLoader workers) without the current and latest runs: they hold
+        live iterators; use :meth:`state_dict` to carry a position."""
+        state = self.__dict__.copy()
+        state["_live"] = state["_last"] = None
+        return state
 
     @abstractmethod
     def _sources(self) -> list[Any]:

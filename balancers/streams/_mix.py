@@ -142,7 +142,6 @@ class MixedStream(StreamBase):
         cum = np.cumsum(probs[self._drawn]) / probs[self._drawn].sum()
         cum[-1] = 1.0
         self._cum = cum.tolist()
-        self._last: _MixRun | None = None
 
     def __repr__(self) -> str:
         shares = ", ".join(f"{k}: {p:.3g}" for k, p in self.probabilities.items())
