@@ -31,6 +31,9 @@ class ImbalanceReport:
         counts: samples per class, or positives per label.
         imbalance_ratio: largest count / smallest count (over labels with positives; for
             multilabel labels this equals MaxIR).
+        names: the class (or label) names, in the order of ``classes``, when the labels come
+            from a dataset with a ``classes`` list of names such as ``ImageFolder`` (also through
+            ``Subset``), else None.
         measures: multilabel only (empty for multiclass): ``irlbl`` (IRLbl per label, ``inf``
             for a label without positives), ``mean_ir``, ``max_ir``, ``cvir``, ``scumble``,
             ``cardinality``, ``density``, ``n_labelsets`` (distinct labelsets) and
@@ -43,6 +46,7 @@ class ImbalanceReport:
     counts: list[int]
     imbalance_ratio: float
     measures: dict[str, Any] = field(default_factory=dict)
+    names: list[str] | None = None
 
     def _measure(self, name: str) -> Any:
         if name not in self.measures:
@@ -114,6 +118,8 @@ class ImbalanceReport:
             "shares": self.shares,
             "imbalance_ratio": _json_number(self.imbalance_ratio),
         }
+        if self.names is not None:
+            out["names"] = list(self.names)
         for key, value in self.measures.items():
             if key == "irlbl":
                 out[key] = [_json_number(v) for v in value]
@@ -126,20 +132,26 @@ class ImbalanceReport:
     def __str__(self) -> str:
         multilabel = self.kind == "multilabel"
         head = "label" if multilabel else "class"
-        columns = [head, "count", "share"] + (["IRLbl"] if multilabel else [])
+        named = self.names is not None
+        columns = [head, *(["name"] if named else []), "count", "share"]
+        columns += ["IRLbl"] if multilabel else []
         rows = [
             [str(c), str(n), f"{s:.2%}"]
             for c, n, s in zip(self.classes, self.counts, self.shares, strict=True)
         ]
+        if self.names is not None:
+            for row, name in zip(rows, self.names, strict=True):
+                row.insert(1, str(name))
         if multilabel:
             for row, ir in zip(rows, self.measures["irlbl"], strict=True):
                 row.append(_format_ir(ir))
         width = [max(len(columns[j]), *(len(r[j]) for r in rows)) for j in range(len(columns))]
+        left = 2 if named else 1  # the id and name columns are left-aligned, numbers right
 
         def line(cells: list[str]) -> str:
-            first = f"{cells[0]:<{width[0]}}"
-            rest = [f"{c:>{w}}" for c, w in zip(cells[1:], width[1:], strict=True)]
-            return "  ".join([first, *rest])
+            first = [f"{c:<{w}}" for c, w in zip(cells[:left], width[:left], strict=True)]
+            rest = [f"{c:>{w}}" for c, w in zip(cells[left:], width[left:], strict=True)]
+            return "  ".join([*first, *rest])
 
         plural = "labels" if multilabel else "classes"
         lines = [f"{self.kind} labels: {self.n_samples} samples, {len(self.classes)} {plural}"]
@@ -173,7 +185,7 @@ class ImbalanceReport:
         from ._optional import import_optional
 
         plt = import_optional("matplotlib.pyplot", extra="plot")
-        names = [str(c) for c in self.classes]
+        names = [str(c) for c in (self.classes if self.names is None else self.names)]
         fig, ax = plt.subplots(figsize=(max(4.0, 0.35 * len(self.classes) + 2), 3.5))
         ax.bar(names, [max(c, 0) for c in self.counts], color="#4477aa", label="count")
         ax.set_yscale("log")
@@ -219,7 +231,9 @@ def describe(labels: Any) -> ImbalanceReport:
         * CVIR is 0 when fewer than two labels have positives (never NaN).
 
     Args:
-        labels: labels in any accepted form, or a Dataset (read with :func:`get_labels`).
+        labels: labels in any accepted form, or a Dataset (read with :func:`get_labels`). A
+            dataset with a ``classes`` list of names (``ImageFolder``, torchvision datasets, also
+            inside ``Subset``) gives the report its class names.
 
     Returns:
         An :class:`ImbalanceReport`; ``str(report)`` is a table, ``report.to_dict()`` a dict,
@@ -238,6 +252,12 @@ def describe(labels: Any) -> ImbalanceReport:
         >>> ml = describe([[1, 1, 0], [1, 0, 0], [1, 0, 1], [0, 0, 0]])
         >>> ml.irlbl, ml.mean_ir, ml.n_empty_rows
         ([1.0, 3.0, 3.0], 2.3333333333333335, 1)
+        >>> import torch
+        >>> from torch.utils.data import TensorDataset
+        >>> pets = TensorDataset(torch.zeros(3, 1), torch.tensor([0, 1, 1]))
+        >>> pets.classes = ["cat", "dog"]
+        >>> describe(pets).names
+        ['cat', 'dog']
     """
     info = check_labels(labels)
     counts = info.counts
@@ -265,4 +285,21 @@ def describe(labels: Any) -> ImbalanceReport:
         counts=[int(c) for c in counts],
         imbalance_ratio=ratio,
         measures=measures,
+        names=_class_names(labels, info.classes.tolist()),
     )
+
+
+def _class_names(labels: Any, ids: list[Any]) -> list[str] | None:
+    """The names of class ids ``0..C-1`` from the ``classes`` list of a dataset (or the dataset
+    a ``Subset`` wraps), or None when there is no such list."""
+    dataset = labels
+    for _ in range(16):  # Subset of Subset of ...: follow `.dataset` a bounded number of times
+        classes = getattr(dataset, "classes", None)
+        if classes is not None or not hasattr(dataset, "dataset"):
+            break
+        dataset = dataset.dataset
+    if not isinstance(classes, (list, tuple)) or not all(isinstance(c, str) for c in classes):
+        return None
+    if not all(isinstance(i, int) and 0 <= i < len(classes) for i in ids):
+        return None
+    return [classes[i] for i in ids]

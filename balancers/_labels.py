@@ -11,7 +11,7 @@ Accepted label forms (see the API contract, section 0):
 
 from __future__ import annotations
 
-import contextlib
+import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -23,7 +23,7 @@ import scipy.sparse as sp
 import torch
 from torch.utils.data import ConcatDataset, Dataset, Subset, TensorDataset
 
-from ._validation import describe_value
+from ._validation import describe_value, tensor_to_numpy
 
 __all__ = ["Labels", "check_labels", "get_labels"]
 
@@ -35,17 +35,99 @@ _FORMS = (
 )
 
 
-def _to_numpy(value: Any) -> Any:
-    if isinstance(value, torch.Tensor):
-        return value.detach().cpu().numpy()
-    return value
+def _to_numpy(value: Any, name: str = "labels") -> Any:
+    if isinstance(value, torch.Tensor) and value.layout != torch.strided and value.ndim == 2:
+        coo = value.detach().cpu().to_sparse(layout=torch.sparse_coo)
+        summed = not coo.is_coalesced()  # coalescing adds up entries given more than once
+        coo = coo.coalesce()
+        data = tensor_to_numpy(coo.values(), name)
+        if summed:
+            _reject_non_binary(data[(data != 0) & (data != 1)], name, summed=True)
+        rows, cols = tensor_to_numpy(coo.indices(), name)
+        return sp.csr_array((data, (rows, cols)), shape=tuple(coo.shape))
+    return tensor_to_numpy(value, name)
+
+
+#: how many positions an error about missing labels shows
+_SHOWN = 5
+
+
+def _is_missing(value: Any) -> bool:
+    """None, a float NaN or pandas' ``NA``: a label that is not there."""
+    if value is None or type(value).__name__ == "NAType":
+        return True
+    return isinstance(value, numbers.Real) and value != value  # NaN is the only x != x
+
+
+def _kind(kind_of: type) -> str:
+    """The class-id kind of a Python type: values of two kinds must not be merged."""
+    if issubclass(kind_of, bool | np.bool_):
+        return "bool"
+    if issubclass(kind_of, numbers.Real):
+        return "number"
+    if issubclass(kind_of, str):
+        return "str"
+    if issubclass(kind_of, bytes):
+        return "bytes"
+    if kind_of is type(None) or kind_of.__name__ == "NAType":
+        return "missing"
+    if issubclass(kind_of, list | tuple | np.ndarray | torch.Tensor):
+        return "row"
+    return "other"
+
+
+def _missing_error(positions: Sequence[int], n: int, name: str) -> ValueError:
+    shown = ", ".join(str(i) for i in positions[:_SHOWN]) + (
+        ", ..." if len(positions) > _SHOWN else ""
+    )
+    return ValueError(
+        f"`{name}` should have a class for every sample, but {len(positions)} of {n} labels "
+        f"are missing (None or NaN), at positions [{shown}]. Drop those samples or give them "
+        "a class of their own."
+    )
+
+
+def _check_class_values(values: Sequence[Any], name: str) -> None:
+    """Reject missing labels and class ids of mixed types before numpy merges them.
+
+    ``np.asarray([1, "1"])`` silently makes both the string ``"1"``; a NaN among strings becomes
+    the class ``"nan"``. Scalars of one kind (numbers, booleans, strings, bytes) pass; the kinds
+    are decided per type, so a long list of one type costs one pass of ``type()``.
+
+    Raises:
+        ValueError: missing labels (None, NaN, pandas NA), with their count and first positions.
+        TypeError: class ids of more than one kind.
+    """
+    kinds = {_kind(t) for t in set(map(type, values))}
+    if "row" in kinds or (len(kinds - {"other"}) <= 1 and "missing" not in kinds):
+        return  # one kind (a float NaN is found by the float path), or rows of a 2-D array
+    missing = [i for i, v in enumerate(values) if _is_missing(v)]
+    if missing:
+        raise _missing_error(missing, len(values), name)
+    first: dict[str, int] = {}
+    for i, v in enumerate(values):
+        first.setdefault(_kind(type(v)), i)
+    first.pop("other", None)
+    examples = ", ".join(f"{name}[{i}]={values[i]!r}" for i in sorted(first.values()))
+    raise TypeError(
+        f"`{name}` should hold class ids of one type (integers or strings), but got "
+        f"{' and '.join(sorted(first))} class ids mixed ({examples}). Convert them to one "
+        "type first, e.g. [str(y) for y in labels]."
+    )
+
+
+def _label_array(values: Any, name: str = "labels") -> npt.NDArray[Any]:
+    """``np.asarray(values)`` after :func:`_check_class_values` for a 1-D Python sequence."""
+    if isinstance(values, Sequence) and not isinstance(values, str | bytes) and len(values):
+        _check_class_values(values, name)
+    return np.asarray(values)
 
 
 def _stack_targets(targets: Sequence[Any]) -> LabelArray:
     """Stack per-sample targets (scalars or 0/1 vectors) into a label array."""
     items = [_to_numpy(t) for t in targets]
     if all(np.ndim(t) == 0 for t in items):
-        return np.asarray(
+        return _label_array(
             [t.item() if isinstance(t, np.generic | np.ndarray) else t for t in items]
         )
     try:
@@ -94,9 +176,9 @@ def _attribute_labels(dataset: Any) -> Any | None:
             if len(value) and np.ndim(_to_numpy(value[0])) > 0:
                 return _stack_targets(value)
             return (
-                np.asarray([_to_numpy(v) for v in value])
+                _label_array([_to_numpy(v) for v in value])
                 if value and isinstance(value[0], torch.Tensor)
-                else np.asarray(value)
+                else _label_array(value)
             )
     return None
 
@@ -130,8 +212,7 @@ def get_labels(dataset: Any, *, progress: bool = True) -> LabelArray:
     """
     if isinstance(dataset, Subset):
         inner = get_labels(dataset.dataset, progress=progress)
-        idx = np.asarray(dataset.indices, dtype=np.int64)
-        return inner[idx]
+        return inner[_subset_indices(dataset.indices, inner.shape[0])]
     if isinstance(dataset, ConcatDataset):
         parts = [get_labels(d, progress=progress) for d in dataset.datasets]
         if any(sp.issparse(p) for p in parts):
@@ -147,7 +228,9 @@ def get_labels(dataset: Any, *, progress: bool = True) -> LabelArray:
     if not isinstance(dataset, Dataset):
         # Already labels (list, numpy array, tensor, ...).
         value = _to_numpy(dataset)
-        return value if isinstance(value, np.ndarray) else np.asarray(value)
+        if sp.issparse(value):
+            return sp.csr_array(value)
+        return value if isinstance(value, np.ndarray) else _label_array(value)
     found = _attribute_labels(dataset)
     if found is not None:
         return found
@@ -171,6 +254,25 @@ def get_labels(dataset: Any, *, progress: bool = True) -> LabelArray:
     if not targets:
         raise ValueError("`labels` should not be empty, but the dataset has 0 samples.")
     return _stack_targets(targets)
+
+
+def _subset_indices(indices: Any, n: int) -> npt.NDArray[np.int64]:
+    """A ``Subset``'s indices, checked against the size ``n`` of the dataset it wraps."""
+    idx = np.asarray(tensor_to_numpy(indices, "indices"))
+    if idx.size == 0:
+        return idx.astype(np.int64).reshape(-1)
+    if idx.dtype == np.bool_ or not np.issubdtype(idx.dtype, np.integer) or idx.ndim != 1:
+        raise TypeError(
+            f"`Subset.indices` should be a 1-D sequence of integers, but got {describe_value(idx)}."
+        )
+    bad = (idx < -n) | (idx >= n) if idx.dtype.kind == "i" else idx >= n
+    if bad.any():
+        first = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f"`Subset.indices` should be in [0, {n}) for the dataset of {n} items it wraps, but "
+            f"got indices[{first}]={idx[first].item()} ({int(bad.sum())} out of range)."
+        )
+    return idx.astype(np.int64)
 
 
 @dataclass(frozen=True, eq=False)
@@ -261,24 +363,32 @@ class Labels:
         )
 
 
+#: largest magnitude up to which every whole float64 is an exact, distinct integer
+_EXACT_FLOAT_INT = 2**53
+
+
 def _multiclass(arr: npt.NDArray[Any], name: str) -> Labels:
     if arr.dtype == object:
-        with contextlib.suppress(Exception):  # exotic objects stay object arrays
-            arr = np.asarray(arr.tolist())
+        arr = _label_array(arr.tolist(), name)
         if arr.dtype == object:
             raise TypeError(
                 f"`{name}` should hold class ids of one type (integers or strings), but got "
                 "values of mixed types."
             )
     if np.issubdtype(arr.dtype, np.floating):
-        bad = ~np.isfinite(arr) | (arr != np.round(arr))
+        arr = arr.astype(np.float64, copy=False)
+        nan = np.isnan(arr)
+        if nan.any():
+            raise _missing_error(np.flatnonzero(nan).tolist(), arr.shape[0], name)
+        bad = ~np.isfinite(arr) | (arr != np.round(arr)) | (np.abs(arr) > _EXACT_FLOAT_INT)
         if bad.any():
             first = int(np.flatnonzero(bad)[0])
             raise ValueError(
                 f"`{name}` should hold integer class ids, but got "
                 f"{name}[{first}]={arr[first].item()!r}. "
                 "Continuous targets cannot be balanced by class; for per-sample weights use "
-                "WeightedSampler(weights)."
+                "WeightedSampler(weights). Float class ids must be whole numbers of magnitude "
+                "at most 2**53 (beyond it floats cannot tell neighbouring ids apart)."
             )
         arr = arr.astype(np.int64)
     elif np.issubdtype(arr.dtype, np.complexfloating):
@@ -314,19 +424,30 @@ def _multiclass(arr: npt.NDArray[Any], name: str) -> Labels:
     )
 
 
-def _reject_non_binary(bad_values: npt.NDArray[Any], name: str) -> None:
-    """Raise the multilabel 0/1 error naming the first of ``bad_values``, if there is one."""
+def _reject_non_binary(bad_values: npt.NDArray[Any], name: str, *, summed: bool = False) -> None:
+    """Raise the multilabel 0/1 error naming the first of ``bad_values``, if there is one.
+
+    ``summed``: duplicate sparse entries were added up before the check (say so).
+    """
     if bad_values.size:
+        note = (
+            " after summing duplicate entries (a sparse matrix adds up entries given more "
+            "than once for the same row and column; give each positive once)"
+            if summed
+            else ""
+        )
         raise ValueError(
             f"`{name}` should be a 0/1 indicator matrix for multilabel data, but it contains "
-            f"{bad_values[0].item()!r}. For multiclass labels pass a 1-D array of class ids "
-            "(use .ravel() on a column vector)."
+            f"{bad_values[0].item()!r}{note}. For multiclass labels pass a 1-D array of "
+            "class ids (use .ravel() on a column vector)."
         )
 
 
-def _multilabel(matrix: sp.csr_array, name: str) -> Labels:
+def _multilabel(matrix: Any, name: str) -> Labels:
+    stored = int(matrix.nnz)  # duplicate entries of a COO matrix count here, once each
     matrix = sp.csr_array(matrix, copy=True)
     matrix.sum_duplicates()
+    merged = stored - int(matrix.nnz)
     if matrix.shape[1] == 0:
         raise ValueError(
             f"`{name}` should have at least one label column, but got shape {matrix.shape}."
@@ -336,7 +457,7 @@ def _multilabel(matrix: sp.csr_array, name: str) -> Labels:
         data = data.astype(np.int8)
     if data.size and not np.issubdtype(data.dtype, np.number):
         raise TypeError(f"`{name}` should be a 0/1 matrix, but got dtype {data.dtype}.")
-    _reject_non_binary(data[(data != 0) & (data != 1)], name)
+    _reject_non_binary(data[(data != 0) & (data != 1)], name, summed=merged > 0)
     matrix = sp.csr_array(
         (data.astype(np.int8), matrix.indices.copy(), matrix.indptr.copy()), shape=matrix.shape
     )
@@ -367,6 +488,7 @@ def check_labels(labels: Any, name: str = "labels", *, progress: bool = True) ->
         return labels
     if isinstance(labels, Dataset):
         labels = get_labels(labels, progress=progress)
+    labels = _to_numpy(labels, name)
     if isinstance(labels, str | bytes) or labels is None or isinstance(labels, dict | set):
         raise TypeError(
             f"`{name}` should be {_FORMS}, but got {describe_value(labels)} of type "
@@ -377,8 +499,9 @@ def check_labels(labels: Any, name: str = "labels", *, progress: bool = True) ->
             raise ValueError(f"`{name}` should be 2-D when sparse, but got shape {labels.shape}.")
         if labels.shape[0] == 0:
             raise ValueError(f"`{name}` should not be empty, but got 0 samples.")
-        return _multilabel(sp.csr_array(labels), name)
-    labels = _to_numpy(labels)
+        return _multilabel(labels, name)
+    if isinstance(labels, Sequence) and not isinstance(labels, str | bytes) and len(labels):
+        _check_class_values(labels, name)
     try:
         arr = np.asarray(labels)
     except ValueError as exc:

@@ -23,6 +23,7 @@ __all__ = [
     "check_real",
     "check_seed",
     "describe_value",
+    "tensor_to_numpy",
 ]
 
 
@@ -34,6 +35,37 @@ def describe_value(value: Any) -> str:
         return f"tensor(shape={tuple(value.shape)}, dtype={value.dtype})"
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+def tensor_to_numpy(value: Any, name: str) -> Any:
+    """A torch tensor as a numpy array; any other value is returned unchanged.
+
+    Sparse tensors are made dense and bfloat16 tensors (which numpy cannot hold) become float32,
+    so callers see a plain numpy array with the values the tensor holds.
+
+    Raises:
+        TypeError: a tensor dtype numpy cannot hold and that has no exact float32 form.
+    """
+    if not (type(value).__module__.startswith("torch") and hasattr(value, "detach")):
+        return value
+    tensor = value.detach().cpu()
+    if tensor.layout != _torch_strided():
+        tensor = tensor.to_dense()
+    if str(tensor.dtype) == "torch.bfloat16":
+        tensor = tensor.float()  # exact: every bfloat16 value is a float32 value
+    try:
+        return tensor.numpy()
+    except TypeError as exc:
+        raise TypeError(
+            f"`{name}` should be a tensor of a numeric dtype numpy can hold, but got "
+            f"{describe_value(value)}. Convert it first, e.g. {name}.long() or {name}.float()."
+        ) from exc
+
+
+def _torch_strided() -> Any:
+    import torch
+
+    return torch.strided
 
 
 def _is_int(value: Any) -> bool:
@@ -175,8 +207,7 @@ def check_nonnegative_weights(weights: Any, name: str = "weights") -> npt.NDArra
             f"`{name}` should be a 1-D array-like of non-negative numbers, but got "
             f"{name}={describe_value(weights)}."
         )
-    if type(weights).__module__.startswith("torch") and hasattr(weights, "detach"):
-        weights = weights.detach().cpu().numpy()
+    weights = tensor_to_numpy(weights, name)
     try:
         arr = np.asarray(weights)
     except Exception as exc:  # ragged lists and the like
@@ -218,6 +249,20 @@ def check_nonnegative_weights(weights: Any, name: str = "weights") -> npt.NDArra
             f"`{name}` should have at least one positive value, but all {arr.size} "
             "weights are zero."
         )
+    with np.errstate(over="ignore"):
+        overflows = not np.isfinite(arr.sum())
+    if overflows:
+        # Finite weights whose float64 sum overflows: only the ratios matter, so scale them down.
+        scaled = arr / arr.max()
+        lost = (scaled == 0) & (arr > 0)
+        if lost.any():
+            first = int(np.flatnonzero(lost)[0])
+            raise ValueError(
+                f"`{name}` should span a range float64 can hold, but their sum overflows and, "
+                f"scaled down, {name}[{first}]={float(arr[first])!r} becomes 0 "
+                f"({int(lost.sum())} weights lost). Rescale or clip the weights."
+            )
+        arr = scaled
     return arr
 
 
@@ -242,9 +287,7 @@ def check_indices(
         TypeError: not array-like, or not integers (``bool`` is rejected).
         ValueError: ragged, not 1-D, empty, negative or out of range.
     """
-    value = indices
-    if type(value).__module__.startswith("torch") and hasattr(value, "detach"):
-        value = value.detach().cpu().numpy()
+    value = tensor_to_numpy(indices, name)
     if isinstance(value, str | bytes | dict | set) or value is None:
         raise TypeError(
             f"`{name}` should be a 1-D array-like of {noun}, but got "
@@ -268,6 +311,14 @@ def check_indices(
         )
     if arr.size == 0:
         raise ValueError(f"`{name}` should not be empty, but got 0 indices.")
+    if arr.dtype.kind == "u" and arr.dtype.itemsize == 8:
+        huge = arr > np.iinfo(np.int64).max
+        if huge.any():
+            first = int(np.flatnonzero(huge)[0])
+            raise ValueError(
+                f"`{name}` should hold {noun} below 2**63, but got {name}[{first}]="
+                f"{int(arr[first])} ({int(huge.sum())} too large)."
+            )
     arr = arr.astype(np.int64)
     bad = arr < 0 if size is None else (arr < 0) | (arr >= size)
     if bad.any():

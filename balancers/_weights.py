@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Literal
 
 import numpy as np
@@ -28,12 +29,41 @@ def _scheme_weights(
     if scheme == "sqrt":
         return 1.0 / np.sqrt(n)
     if scheme == "effective":
-        # (1 - beta) / (1 - beta**n), computed stably with expm1/log1p; beta = 0 gives 1.
-        if beta == 0.0:
-            return np.ones_like(n)
-        return -np.expm1(np.log(beta)) / -np.expm1(n * np.log(beta))
+        weights = _effective(n, beta)
+        _warn_if_effective_is_flat(counts, weights, beta)
+        return weights
     # "balanced": N / (C * n_c), as scikit-learn's compute_class_weight("balanced").
     return n_total / (counts.shape[0] * n)
+
+
+def _effective(n: npt.NDArray[np.float64], beta: float) -> npt.NDArray[np.float64]:
+    """(1 - beta) / (1 - beta**n), computed stably with expm1; beta = 0 gives 1."""
+    if beta == 0.0:
+        return np.ones_like(n)
+    return -np.expm1(np.log(beta)) / -np.expm1(n * np.log(beta))
+
+
+#: weights whose max/min is below this are "all equal" (no reweighting to speak of)
+_FLAT = 1.001
+
+
+def _warn_if_effective_is_flat(
+    counts: npt.NDArray[np.int64], weights: npt.NDArray[np.float64], beta: float
+) -> None:
+    """Warn when ``beta`` makes the effective-number weights of unequal classes all equal."""
+    if counts.max() <= counts.min() or weights.max() / weights.min() >= _FLAT:
+        return
+    suggested = 1.0 - 1.0 / float(counts.max())
+    spread = _effective(counts.astype(np.float64), suggested)
+    warnings.warn(
+        f'scheme="effective" with beta={beta:g} gives every class the same weight (max/min '
+        f"{weights.max() / weights.min():.4f}): with class sizes from {int(counts.min())} to "
+        f"{int(counts.max())}, beta**n is 0 for all of them. Raise `beta` towards 1: "
+        f"beta={suggested:.6g} (1 - 1/largest class size) gives max/min "
+        f"{spread.max() / spread.min():.3g}.",
+        UserWarning,
+        stacklevel=4,
+    )
 
 
 def _check_scheme(scheme: Any, beta: Any) -> tuple[str, float]:
@@ -102,28 +132,67 @@ def class_weights(
     return torch.as_tensor(w, dtype=torch.float32)
 
 
-def pos_weight(labels: Any) -> torch.Tensor:
+def pos_weight(labels: Any, *, power: float = 1.0, clip: float | None = None) -> torch.Tensor:
     """Negatives / positives per label, for ``nn.BCEWithLogitsLoss(pos_weight=...)``.
 
-    Multilabel labels give one value per label column. 1-D labels with the classes ``{0, 1}``
-    (binary) give a single value for class 1; other 1-D labels are treated one-vs-rest (one value
-    per class, ordered by sorted class id).
+    Multilabel labels give one value per label column. 1-D labels whose classes are 0 and 1 (or
+    only one of them; also booleans) are binary and give a single value for class 1; other 1-D
+    labels are treated one-vs-rest (one value per class, ordered by sorted class id).
+
+    The plain ratio can be large for rare labels (a label with 1% positives gets 99) and then
+    floods the predictions with false positives. ``power`` softens it (``0.5``: the square
+    root, 99 becomes 9.95; ``0``: every weight 1) and ``clip`` caps it; the weight of a label is
+    ``min((negatives / positives) ** power, clip)``.
+
+    Args:
+        labels: labels in any accepted form (see :func:`balancers.get_labels`).
+        power: exponent of the ratio, ``>= 0``; 1 is the plain ratio, 0.5 its square root.
+        clip: the largest weight, ``> 0``; None for no cap.
+
+    Returns:
+        A float32 tensor with one weight per label.
 
     Raises:
-        ValueError: a label (or class) has no positive sample; the message names it.
+        TypeError: ``power`` or ``clip`` is not a number.
+        ValueError: a label (or class) has no positive sample, the message names it;
+            ``power < 0`` or ``clip <= 0``.
 
     Example:
         >>> pos_weight([[1, 0], [0, 1], [0, 1], [0, 1]])
         tensor([3.0000, 0.3333])
+        >>> y = [1] + [0] * 99  # 1% positives
+        >>> pos_weight(y), pos_weight(y, power=0.5), pos_weight(y, clip=10.0)
+        (tensor([99.]), tensor([9.9499]), tensor([10.]))
     """
+    exponent = check_real(
+        power, "power", low=0.0, hint="Use 1 for negatives/positives, 0.5 for its square root."
+    )
+    cap = check_real(clip, "clip", low=0.0, low_inclusive=False, allow_none=True)
+    assert exponent is not None
     info = check_labels(labels)
+    names = info.classes.tolist()
     counts = info.counts
-    classes = info.classes
-    if not info.is_multilabel and info.classes.tolist() in ([0, 1], [False, True]):
-        counts, classes = counts[1:], classes[1:]
-    _zero_count_error(info, np.asarray(counts))
+    if not info.is_multilabel and set(names) <= {0, 1} and info.classes.dtype.kind in "biu":
+        # Binary: the positives are class 1 (absent when every label is 0).
+        counts = counts[info.classes == 1] if 1 in names else np.zeros(1, dtype=np.int64)
+        names = [True if info.classes.dtype == np.bool_ else 1]
+    empty = np.flatnonzero(counts == 0)
+    if empty.size:
+        where = (
+            f"column {int(empty[0])}; {empty.size} of {counts.size} labels have none"
+            if info.is_multilabel
+            else "binary labels, and all are negative"
+        )
+        raise ValueError(
+            f"`labels` has no positive sample for label {names[int(empty[0])]!r} ({where}, "
+            f"among {info.n_samples} samples), so its pos_weight (negatives/positives) would "
+            "be infinite. Drop that label or add positive samples."
+        )
     pos = counts.astype(np.float64)
-    return torch.as_tensor((info.n_samples - pos) / pos, dtype=torch.float32)
+    weights = ((info.n_samples - pos) / pos) ** exponent
+    if cap is not None:
+        weights = np.minimum(weights, cap)
+    return torch.as_tensor(weights, dtype=torch.float32)
 
 
 def sample_weights(

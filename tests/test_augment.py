@@ -909,10 +909,10 @@ def test_bad_input_at_use(base: Images) -> None:
 def test_oversample_with_augmentation_multilabel() -> None:
     y = np.array([[1, 0], [1, 0], [1, 0], [1, 0], [1, 0], [1, 0], [1, 1], [0, 1]], dtype=np.int8)
     base = Images(noise_images(8), list(y))
-    ds = oversample_with_augmentation(base, strong_pipeline(), percentage=50.0, seed=0)
+    ds = oversample_with_augmentation(base, strong_pipeline(), percentage=25.0, seed=0)
     from balancers.resample import ml_ros
 
-    expected = ml_ros(y, 50.0, seed=0)
+    expected = ml_ros(y, 25.0, seed=0)  # 2 clones: the whole budget (50% would warn: a ceiling)
     np.testing.assert_array_equal(ds.indices, expected)
     n_clones = len(expected) - 8
     assert n_clones > 0 and ds.augmented.tolist() == [False] * 8 + [True] * n_clones

@@ -454,3 +454,50 @@ BAD_INPUT = [
 def test_bad_input(call: Any, error: type[Exception], match: str) -> None:
     with pytest.raises(error, match=match):
         call()
+
+
+# ------------------------------------------------------------------ rows with no label (opt-in)
+NO_LABEL = np.array([[1, 0], [0, 0], [0, 1], [0, 0], [1, 1], [0, 0], [0, 0]])  # 4 rows empty
+
+
+@pytest.mark.parametrize("make", [ClassAwareSampler, ClassBalancedSampler])
+def test_rows_with_no_label_are_never_drawn_by_default(make: Any) -> None:
+    draws = list(make(NO_LABEL, num_samples=300, seed=0))
+    assert not set(draws) & {1, 3, 5, 6}
+
+
+def test_class_aware_no_label_group_is_visited_like_a_class() -> None:
+    sampler = ClassAwareSampler(NO_LABEL, num_samples=300, seed=0, no_label_group=True)
+    draws = np.array(list(sampler))
+    rounds = draws.reshape(-1, 3)  # 3 groups: label 0, label 1, no label
+    assert (np.isin(rounds, [1, 3, 5, 6]).sum(axis=1) >= 1).all()
+    empty_draws = draws[np.isin(draws, [1, 3, 5, 6])]
+    assert sorted(Counter(empty_draws.tolist()).values()) == [25, 25, 25, 25]  # cycled evenly
+    assert sampler.class_probabilities().tolist() == pytest.approx([1 / 3] * 3)
+    assert "no_label_group=True" in repr(sampler)
+
+
+def test_class_balanced_no_label_group_has_its_size_to_the_power_q() -> None:
+    sampler = ClassBalancedSampler(NO_LABEL, q=1.0, seed=0, no_label_group=True)
+    assert sampler.class_probabilities().tolist() == pytest.approx([2 / 8, 2 / 8, 4 / 8])
+    balanced = ClassBalancedSampler(NO_LABEL, q=0.0, seed=0, no_label_group=True)
+    assert balanced.class_probabilities().tolist() == pytest.approx([1 / 3] * 3)
+
+
+def test_no_label_group_makes_an_all_empty_matrix_drawable() -> None:
+    empty = np.zeros((3, 2), dtype=np.int8)
+    with pytest.raises(ValueError, match=r"every row of the multilabel matrix is empty.*no_label"):
+        ClassAwareSampler(empty)
+    assert sorted(ClassAwareSampler(empty, num_samples=3, no_label_group=True)) == [0, 1, 2]
+
+
+def test_no_label_group_leaves_multiclass_labels_as_they_are() -> None:
+    labels = [0, 0, 1, 2]
+    plain = list(ClassAwareSampler(labels, seed=1))
+    assert list(ClassAwareSampler(labels, seed=1, no_label_group=True)) == plain
+
+
+@pytest.mark.parametrize("make", [ClassAwareSampler, ClassBalancedSampler])
+def test_no_label_group_must_be_a_bool(make: Any) -> None:
+    with pytest.raises(TypeError, match=r"`no_label_group` should be True or False, but got"):
+        make(NO_LABEL, no_label_group="yes")

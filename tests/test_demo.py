@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import platform
 import subprocess
 import sys
 from pathlib import Path
@@ -11,21 +12,17 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
+import torchvision
 from matplotlib.figure import Figure
 from torch import nn
 
-from balancers._demo import (
-    STRATEGIES,
-    DemoConfig,
-    Setup,
-    _deferred_stage,
-    _digits_split,
-    resolve_strategies,
-    run_demo,
-    shot_thresholds,
-)
+from balancers import __version__
 from balancers.cli import main
 from balancers.datasets import long_tail_counts
+from balancers.demo import STRATEGIES, DemoConfig, Setup, resolve_strategies, run_demo
+from balancers.demo._data import ImageTensors, digits_split
+from balancers.demo._strategies import _deferred_stage
+from balancers.demo._training import shot_thresholds
 from balancers.samplers import ClassBalancedSampler
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,10 +51,16 @@ def test_console_script_quick_end_to_end(tmp_path: Path) -> None:
     for row in rows:
         assert row.rstrip().endswith("s")  # the time column
     assert "long-tailed train set of 417 images" in proc.stdout
+    made_with = (
+        f"versions: balancers {__version__}, torch {torch.__version__}, torchvision "
+        f"{torchvision.__version__}, numpy {np.__version__}, python {platform.python_version()}"
+    )
+    assert made_with in lines[: header + 1]  # the header says what the numbers were made with
     assert "100%" in proc.stderr  # a finished tqdm bar per strategy
     png = out / "recall_by_class.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     result = json.loads((out / "results.json").read_text())
+    assert made_with == "versions: " + ", ".join(f"{k} {v}" for k, v in result["versions"].items())
     assert list(result["strategies"]) == list(STRATEGIES)
     assert result["train_counts"] == long_tail_counts(124, 10, 20)
     for key, row in zip(STRATEGIES, rows, strict=True):
@@ -90,14 +93,14 @@ def test_same_seed_same_numbers_and_no_global_state() -> None:
 
 
 def test_digits_split_is_long_tailed_balanced_and_disjoint() -> None:
-    data = _digits_split(20.0, "exp", 0, None, None)
+    data = digits_split(20.0, "exp", 0, None, None)
     assert data.train_counts == long_tail_counts(124, 10, 20)
     assert np.bincount(data.train_labels).tolist() == data.train_counts
     assert np.bincount(data.test_labels).tolist() == [50] * 10
     assert np.intersect1d(data.train_indices, data.test_indices).size == 0
     assert data.train_images.dtype == torch.uint8
     assert tuple(data.train_images.shape) == (sum(data.train_counts), 8, 8)
-    step = _digits_split(10.0, "step", 0, 100, 40)
+    step = digits_split(10.0, "step", 0, 100, 40)
     assert step.train_counts == [100] * 5 + [10] * 5
     assert np.bincount(step.test_labels).tolist() == [40] * 10
 
@@ -116,7 +119,6 @@ def test_deferred_stage_is_the_last_fifth(epochs: int, start: int) -> None:
 
 
 def _setup(epochs: int = 10) -> Setup:
-    from balancers._demo import ImageTensors
 
     labels = np.array([0] * 8 + [1] * 2)
     images = torch.zeros(10, 8, 8, dtype=torch.uint8)

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from torchvision.datasets import MNIST, FashionMNIST
 
 from balancers.cli import main
 
@@ -67,6 +68,7 @@ def test_mnist_datasets(
     assert d["kind"] == "multiclass"
     assert d["counts"] == expected
     assert d["source"] == f"{name} ({split})"
+    assert d["names"] == (MNIST if name == "mnist" else FashionMNIST).classes
 
 
 def _write_cifar(root: Path, folder: str, files: dict[str, list[int]], key: str) -> None:
@@ -81,8 +83,12 @@ def _write_cifar(root: Path, folder: str, files: dict[str, list[int]], key: str)
 def test_cifar10_pickle_batches(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     train = {f"data_batch_{i}": [i % 10, 3, 3] for i in range(1, 6)}
     _write_cifar(tmp_path, "cifar-10-batches-py", {**train, "test_batch": [1, 1, 2]}, "labels")
+    names = [f"name{i}" for i in range(10)]
+    with open(tmp_path / "cifar-10-batches-py" / "batches.meta", "wb") as fh:
+        pickle.dump({"label_names": names, "num_vis": 3072}, fh)
     d = run_json(capsys, "--dataset", "cifar10", "--root", str(tmp_path))
     assert d["classes"] == [1, 2, 3, 4, 5] and d["counts"] == [1, 1, 11, 1, 1]
+    assert d["names"] == ["name1", "name2", "name3", "name4", "name5"]
     d = run_json(capsys, "--dataset", "cifar10", "--root", str(tmp_path), "--split", "test")
     assert d["counts"] == [2, 1]
 
@@ -91,6 +97,7 @@ def test_cifar100_fine_labels(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     _write_cifar(tmp_path, "cifar-100-python", {"train": [99, 0, 0], "test": [5]}, "fine_labels")
     d = run_json(capsys, "--dataset", "cifar100", "--root", str(tmp_path))
     assert d["classes"] == [0, 99] and d["counts"] == [2, 1]
+    assert "names" not in d  # no meta file: the ids alone
 
 
 def test_npy_and_npz_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -141,6 +148,9 @@ def test_single_csv_column_is_multiclass(
         ({}, ["--dataset", "mnist", "--root", "nowhere"], "is not a directory"),
         ({}, ["--dataset", "cifar10", "--root", "."], "cifar-10-batches-py"),
         ({}, ["--dataset", "mnist", "--root", "."], "MNIST/raw"),
+        ({}, ["--dataset", "imagefolder", "--root", "."], "not an ImageFolder tree"),
+        ({"y.npy": None}, ["y.npy", "--split", "test"], "--split applies to --dataset"),
+        ({}, ["--dataset", "imagefolder", "--root", ".", "--split", "test"], "is one set"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(

@@ -178,7 +178,7 @@ def test_multilabel_forms_agree() -> None:
         ("abc", TypeError, "should be a 1-D array of class ids"),
         (None, TypeError, "should be a 1-D array of class ids"),
         ([0.5, 1.0], ValueError, r"integer class ids, but got labels\[0\]=0.5"),
-        ([0.0, float("nan")], ValueError, "integer class ids"),
+        ([0.0, float("nan")], ValueError, r"1 of 2 labels are missing.*\[1\]"),
         ([[2, 0], [0, 1]], ValueError, "0/1 indicator matrix.*2"),
         (np.array([[0.5, 1.0]]), ValueError, "0/1 indicator matrix"),
         ([[1, 0], [1]], ValueError, "ragged"),

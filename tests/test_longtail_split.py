@@ -178,7 +178,19 @@ def _edit(path: Path, change: Any) -> Path:
             lambda d: d["indices"]["val"].append(d["indices"]["train"][0]),
             r"train and val .*overlap",
         ),
-        (lambda d: d["indices"]["train"].append(10**6), r"train indices are out of range"),
+        (
+            lambda d: d["indices"]["train"].append(10**6),
+            r"its train index list holds 1000000 at position \d+, outside \[0, 235\)",
+        ),
+        (lambda d: d["indices"]["train"].append(10**30), r"train index list holds 10{30} at"),
+        (lambda d: d["indices"]["train"].append(-1), r"train index list holds -1 at"),
+        (lambda d: d["indices"]["val"].append(2.5), r"val index list holds 2.5 at .* not an int"),
+        (lambda d: d["indices"]["val"].append(3.0), r"val index list holds 3.0 at .* not an int"),
+        (lambda d: d["indices"]["val"].append("3"), r"val index list holds '3' at .* not an int"),
+        (lambda d: d["indices"]["val"].append(True), r"val index list holds True at"),
+        (lambda d: d["indices"]["val"].append({"i": 1}), r"val index list holds \{'i': 1\}"),
+        (lambda d: d["indices"]["val"].append([1, 2]), r"val index list holds \[1, 2\] at"),
+        (lambda d: d["indices"].update(val={"0": 1}), r"val index list is dict, not a list"),
         (lambda d: d["indices"]["val"].append(d["indices"]["val"][0]), r"val indices contain dup"),
         (lambda d: d["counts"]["train"].reverse(), r"class counts differ"),
     ],
@@ -220,7 +232,7 @@ def test_split_invariants(
     sizes: list[int], ratio: float, val: int, seed: int, selection: str
 ) -> None:
     ds = LabelOnly(np.random.default_rng(seed).permutation(np.repeat(np.arange(len(sizes)), sizes)))
-    n_max = min(sizes) - val
+    n_max = min(sizes) - val - max(1, (min(sizes) - val) // 3)  # room for a test set
     if n_max / ratio < 1.01:
         return
     split = long_tail_split(
@@ -239,7 +251,14 @@ def test_split_invariants(
         assert split.val_indices is not None
         assert np.intersect1d(split.train_indices, split.val_indices).size == 0
         assert np.bincount(labels[split.val_indices]).tolist() == [val] * len(sizes)
-    assert np.bincount(labels[split.test_indices]).tolist() == [min(sizes)] * len(sizes)
+    # One dataset as train and test: the test set is what train and val left, never a sample
+    # of either, balanced at the smallest class's leftovers.
+    assert split.test_indices is not None
+    used = split.train_indices if split.val_indices is None else split.val_indices
+    assert np.intersect1d(split.test_indices, split.train_indices).size == 0
+    assert np.intersect1d(split.test_indices, used).size == 0
+    left = min(n - c - val for n, c in zip(sizes, split.counts, strict=True))
+    assert np.bincount(labels[split.test_indices]).tolist() == [left] * len(sizes)
 
 
 @pytest.mark.parametrize(

@@ -19,6 +19,12 @@ from balancers.resample import _multilabel as multilabel_module
 from balancers.resample._multilabel import _share_budget
 from tests.test_describe import read_yeast
 
+# The algorithms are tested here; their warnings when they change nothing, in
+# test_noop_warnings.py.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:(ml|lp)_r[ou]s (cloned|deleted) \\d+ rows:UserWarning"
+)
+
 ALL = (ml_ros, ml_rus, lp_ros, lp_rus)
 OVER = (ml_ros, lp_ros)
 UNDER = (ml_rus, lp_rus)

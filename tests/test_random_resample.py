@@ -19,6 +19,12 @@ from balancers._rng import make_rng
 from balancers.resample._random import _uniform_picks
 from balancers.resample._strategy import resolve_sampling_strategy
 
+# The algorithms are tested here; their warnings when they change nothing, in
+# test_noop_warnings.py.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:random_(over|under)sample (added|removed) no sample:UserWarning"
+)
+
 # 7 of class 2, 4 of class 5, 2 of class 9, in mixed order
 Y = np.array([2, 5, 2, 9, 2, 5, 2, 2, 5, 9, 2, 5, 2])
 BINARY = np.array([0] * 10 + [1] * 3)

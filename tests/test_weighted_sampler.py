@@ -343,7 +343,7 @@ def test_weighted_random_sampler_builder() -> None:
         (lambda: WeightedSampler([1.0]).batches(0), ValueError, "`batch_size`"),
         (
             lambda: WeightedSampler([1.0], seed=1).load_state_dict(
-                {"epoch": 0, "yielded": 0, "seed": 2, "num_replicas": 1}
+                {**WeightedSampler([1.0], seed=2).state_dict()}
             ),
             ValueError,
             "saved with seed=2",
@@ -391,3 +391,27 @@ def test_abandoned_iteration_keeps_its_position(stop: int) -> None:
     fresh = WeightedSampler(WEIGHTS, num_samples=140_000, seed=3, replacement=True)
     fresh.load_state_dict(state)
     assert head + list(fresh) == expected
+
+
+def test_weights_whose_sum_overflows_are_scaled_not_collapsed() -> None:
+    """Finite weights with an infinite float64 sum once put every draw on one index."""
+    sampler = WeightedSampler([1e308, 1.7e308, 5.0], num_samples=3000, seed=0)
+    counts = np.bincount(np.array(list(sampler)), minlength=3)
+    assert counts[2] == 0
+    assert counts[0] / 3000 == pytest.approx(1 / 2.7, abs=0.04)
+    no_repeats = WeightedSampler([1e308, 1.7e308, 5.0], replacement=False, seed=0)
+    assert sorted(no_repeats) == [0, 1, 2]
+
+
+def test_weights_too_wide_for_float64_are_an_error() -> None:
+    with pytest.raises(ValueError, match=r"sum overflows and, scaled down, weights\[2\]=1e-300"):
+        WeightedSampler([1.7e308, 1.7e308, 1e-300])
+
+
+def test_uint64_indices_above_int64_are_reported_as_given() -> None:
+    from balancers import ResampledSampler
+
+    with pytest.raises(
+        ValueError, match=r"below 2\*\*63, but got indices\[1\]=18446744073709551615"
+    ):
+        ResampledSampler(np.array([0, 2**64 - 1], dtype=np.uint64))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -34,7 +35,9 @@ def test_class_weight_schemes(scheme: str, raw: list[float]) -> None:
 
 
 def test_effective_beta_zero_is_uniform_and_close_to_one_is_inverse() -> None:
-    assert class_weights(LABELS, "effective", beta=0.0, normalize=False).tolist() == [1, 1, 1]
+    with pytest.warns(UserWarning, match=r"beta=0 gives every class the same weight"):
+        flat = class_weights(LABELS, "effective", beta=0.0, normalize=False)
+    assert flat.tolist() == [1, 1, 1]
     near = class_weights(LABELS, "effective", beta=1 - 1e-9, normalize=False)
     assert near.tolist() == pytest.approx([1 / 4, 1 / 2, 1.0], rel=1e-5)
 
@@ -101,3 +104,69 @@ def test_sample_weights_multilabel_reductions_and_empty_rows() -> None:
 def test_bad_input(call: object, error: type[Exception], match: str) -> None:
     with pytest.raises(error, match=match):
         call()  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("function", [class_weights, sample_weights])
+def test_effective_beta_that_flattens_unequal_classes_warns_with_a_beta_that_acts(
+    function: Any,
+) -> None:
+    labels = [0] * 19000 + [1] * 105000  # the counts: beta**n is 0 for both
+    with pytest.warns(UserWarning, match=r"beta=0.999 gives every class the same weight") as rec:
+        function(labels, "effective")
+    message = str(rec[0].message)
+    assert "class sizes from 19000 to 105000" in message
+    suggested = float(message.split("beta=")[2].split(" ")[0])
+    assert suggested == pytest.approx(1 - 1 / 105000)
+    acting = class_weights(labels, "effective", beta=suggested)
+    assert (acting.max() / acting.min()).item() > 3
+
+
+def test_effective_on_balanced_labels_is_silent() -> None:
+    assert class_weights([0, 1, 0, 1], "effective", beta=0.0).tolist() == [1, 1]
+
+
+@pytest.mark.parametrize(
+    ("labels", "message"),
+    [
+        ([0, 0, 0, 0], r"no positive sample for label 1 \(binary labels, and all are negative"),
+        ([False, False], r"no positive sample for label True \(binary"),
+        (np.array([[1, 0], [1, 0]]), r"no positive sample for label 1 \(column 1; 1 of 2"),
+    ],
+)
+def test_pos_weight_without_positives_is_an_error_naming_the_label(
+    labels: object, message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        pos_weight(labels)
+
+
+def test_pos_weight_power_and_clip() -> None:
+    y = np.zeros((100, 2), dtype=np.int8)
+    y[:1, 0] = 1  # 1 positive: ratio 99
+    y[:50, 1] = 1  # 50 positives: ratio 1
+    assert pos_weight(y).tolist() == pytest.approx([99.0, 1.0])
+    assert pos_weight(y, power=0.5).tolist() == pytest.approx([99**0.5, 1.0])
+    assert pos_weight(y, power=0.0).tolist() == [1.0, 1.0]
+    assert pos_weight(y, clip=10).tolist() == pytest.approx([10.0, 1.0])
+    assert pos_weight(y, power=0.5, clip=5.0).tolist() == pytest.approx([5.0, 1.0])
+    assert pos_weight([1] + [0] * 3, power=0.5).tolist() == pytest.approx([3**0.5])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        (
+            {"power": -0.5},
+            ValueError,
+            r"`power` should be a finite number >= 0, but got power=-0.5",
+        ),
+        ({"power": "0.5"}, TypeError, r"`power` should be a finite number"),
+        ({"power": True}, TypeError, r"`power`"),
+        ({"clip": 0}, ValueError, r"`clip` should be a finite number > 0 or None, but got clip=0"),
+        ({"clip": float("inf")}, ValueError, r"`clip`"),
+        ({"clip": [1.0]}, TypeError, r"`clip`"),
+    ],
+)
+def test_pos_weight_bad_power_and_clip(kwargs: dict[str, Any], error: type, message: str) -> None:
+    with pytest.raises(error, match=message):
+        pos_weight([0, 1, 1], **kwargs)

@@ -5,13 +5,44 @@
 * :func:`long_tail_split` / :class:`LongTailSplit`: a long-tailed train set with balanced
   validation and test sets, saved to and loaded from a checksummed JSON manifest;
 * :class:`CIFAR10LT`, :class:`CIFAR100LT`, :class:`MNISTLT`, :class:`FashionMNISTLT`: the
-  torchvision datasets, long-tailed.
+  torchvision datasets, long-tailed; :func:`load_source`: the plain torchvision dataset by name.
+
+Names are loaded on first use, so torchvision is imported only by the dataset classes.
 """
 
-from ._indices import balanced_indices, long_tail_indices
-from ._profiles import long_tail_counts
-from ._split import LongTailSplit, labels_sha256, long_tail_split
-from ._vision import CIFAR10LT, CIFAR100LT, MNISTLT, FashionMNISTLT
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .._lazy import attach
+
+if TYPE_CHECKING:
+    from ._indices import balanced_indices as balanced_indices
+    from ._indices import long_tail_indices as long_tail_indices
+    from ._profiles import long_tail_counts as long_tail_counts
+    from ._split import LongTailSplit as LongTailSplit
+    from ._split import labels_sha256 as labels_sha256
+    from ._split import long_tail_split as long_tail_split
+    from ._vision import CIFAR10LT as CIFAR10LT
+    from ._vision import CIFAR100LT as CIFAR100LT
+    from ._vision import MNISTLT as MNISTLT
+    from ._vision import FashionMNISTLT as FashionMNISTLT
+    from ._vision import load_source as load_source
+
+#: public name -> the module that defines it
+_SOURCES: dict[str, str] = {
+    "CIFAR100LT": "._vision",
+    "CIFAR10LT": "._vision",
+    "FashionMNISTLT": "._vision",
+    "LongTailSplit": "._split",
+    "MNISTLT": "._vision",
+    "balanced_indices": "._indices",
+    "labels_sha256": "._split",
+    "load_source": "._vision",
+    "long_tail_counts": "._profiles",
+    "long_tail_indices": "._indices",
+    "long_tail_split": "._split",
+}
 
 __all__ = [
     "CIFAR100LT",
@@ -21,7 +52,11 @@ __all__ = [
     "MNISTLT",
     "balanced_indices",
     "labels_sha256",
+    "load_source",
     "long_tail_counts",
     "long_tail_indices",
     "long_tail_split",
 ]
+
+if not TYPE_CHECKING:
+    __getattr__, __dir__ = attach(__name__, _SOURCES)

@@ -10,7 +10,13 @@ import numpy.typing as npt
 
 from .._labels import Labels, check_labels
 from .._rng import make_rng
-from .._validation import check_choice, check_int, check_seed, describe_value
+from .._validation import (
+    check_choice,
+    check_int,
+    check_seed,
+    describe_value,
+    tensor_to_numpy,
+)
 
 __all__ = ["SELECTIONS", "Selection", "balanced_indices", "long_tail_indices"]
 
@@ -38,8 +44,7 @@ def _check_counts(
     counts: Any, info: Labels, available: npt.NDArray[np.int64]
 ) -> npt.NDArray[np.int64]:
     """Validate per-class target counts against what each class has."""
-    if type(counts).__module__.startswith("torch") and hasattr(counts, "detach"):
-        counts = counts.detach().cpu().numpy()
+    counts = tensor_to_numpy(counts, "counts")
     if isinstance(counts, (str, bytes, dict)) or not isinstance(counts, Sequence | np.ndarray):
         raise TypeError(
             "`counts` should be a sequence of non-negative integers, one per class in sorted "
@@ -183,8 +188,7 @@ def _exclusion_mask(exclude: Any, n: int) -> npt.NDArray[np.bool_]:
             "`exclude` should be an array of sample indices or a boolean mask, but got "
             f"exclude={describe_value(exclude)}."
         )
-    if type(exclude).__module__.startswith("torch") and hasattr(exclude, "numpy"):
-        exclude = exclude.detach().cpu().numpy()
+    exclude = tensor_to_numpy(exclude, "exclude")
     arr = np.asarray(exclude)
     if arr.dtype == np.bool_:
         if arr.shape != (n,):

@@ -120,6 +120,13 @@ def _sha256(info: Labels) -> str:
     return digest.hexdigest()
 
 
+def _new_file_mode() -> int:
+    """The mode ``open()`` gives a new file: ``0o666`` less the process umask (0o644 for 022)."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def default_n_max(info: Labels, params: SplitParams) -> int:
     """``n_max`` when not given: the smallest class count (``len // C`` for ``"ldam"``).
 
@@ -185,21 +192,102 @@ def train_val_indices(
     return counts, kept, val
 
 
-def test_indices(info: Labels, params: SplitParams) -> npt.NDArray[np.int64]:
-    """The balanced test indices (all of them for ``test_per_class=None``)."""
+def test_indices(  # the indices of a test set, not a test
+    info: Labels,
+    params: SplitParams,
+    used: npt.NDArray[np.bool_] | None = None,  # noqa: PT028
+) -> npt.NDArray[np.int64]:
+    """The balanced test indices (all of them for ``test_per_class=None``).
+
+    ``used``: test samples that are also training or validation samples (train and test are the
+    same data); the test set is drawn from the others only.
+    """
+    free = np.ones(info.n_samples, dtype=bool) if used is None else ~used
     if params.test_per_class is None:
-        return np.arange(info.n_samples, dtype=np.int64)
-    smallest = int(info.counts.min())
-    if params.test_per_class != "min":
-        assert isinstance(params.test_per_class, int)
-        if params.test_per_class > smallest:
-            i = int(np.argmin(info.counts))
-            raise ValueError(
-                f"`test_per_class` should be at most the smallest test class count ({smallest}, "
-                f"class {info.classes[i].item()!r}), but got "
-                f"test_per_class={params.test_per_class}. Pass 'min' or None (whole test set)."
-            )
-    return balanced_indices(info, params.test_per_class, seed=params.seed)  # type: ignore[arg-type]
+        return np.flatnonzero(free).astype(np.int64)
+    assert info.codes is not None
+    left = np.bincount(info.codes[free], minlength=info.n_classes)
+    i = int(np.argmin(left))
+    wanted = 1 if params.test_per_class == "min" else params.test_per_class
+    assert isinstance(wanted, int)
+    if wanted > left[i]:
+        if used is not None:
+            raise ValueError(_same_data_message(info, params, left, i, wanted))
+        raise ValueError(
+            f"`test_per_class` should be at most the smallest test class count ({int(left[i])}, "
+            f"class {info.classes[i].item()!r}), but got "
+            f"test_per_class={params.test_per_class}. Pass 'min' or None (whole test set)."
+        )
+    per_class: int | Literal["min"] = wanted if params.test_per_class != "min" else "min"
+    return balanced_indices(info, per_class, exclude=used, seed=params.seed)
+
+
+def _same_data_message(
+    info: Labels, params: SplitParams, left: npt.NDArray[np.int64], i: int, wanted: int
+) -> str:
+    """Why a test set drawn from the train data's unused samples cannot be filled, and the fix."""
+    room = (int(info.counts.min()) - params.val_per_class) // 2
+    return (
+        f"`test` is the same data as `train`, so the test set is drawn only from the samples "
+        f"that the long-tailed train set and the validation set do not use; class "
+        f"{info.classes[i].item()!r} has {int(left[i])} of its {int(info.counts[i])} samples "
+        f"left, but test_per_class={params.test_per_class!r} needs {wanted}. Leave room with a "
+        f"smaller head class, e.g. long_tail_split(ds, ds, n_max={max(room, 1)}, ...), lower "
+        "val_per_class or test_per_class, or pass a separate test set."
+    )
+
+
+def _root(dataset: Dataset[Any]) -> tuple[Any, npt.NDArray[np.int64]]:
+    """The dataset under any ``Subset`` wrappers and the index in it of each position."""
+    index: npt.NDArray[np.int64] | None = None
+    while isinstance(dataset, Subset):
+        inner = dataset.dataset
+        step = np.asarray(dataset.indices, dtype=np.int64) % len(inner)  # type: ignore[arg-type]
+        index = step if index is None else step[index]
+        dataset = inner
+    if index is None:
+        index = np.arange(len(dataset), dtype=np.int64)  # type: ignore[arg-type]
+    return dataset, index
+
+
+def _same_files(a: Any, b: Any) -> bool:
+    """Two folder datasets (``ImageFolder``, ``DatasetFolder``) listing the same files."""
+    files_a, files_b = getattr(a, "samples", None), getattr(b, "samples", None)
+    return isinstance(files_a, list) and len(files_a) > 0 and files_a == files_b
+
+
+def shared_with_test(
+    train: Dataset[Any], test: Dataset[Any], used: npt.NDArray[np.int64]
+) -> npt.NDArray[np.bool_] | None:
+    """Which test samples are the training samples ``used`` (positions in ``train``).
+
+    None when ``train`` and ``test`` are different data. They are the same data when, under any
+    ``Subset`` wrappers, they are the same dataset object or folder datasets of the same files.
+    """
+    train_root, train_index = _root(train)
+    test_root, test_index = _root(test)
+    if train_root is not test_root and not _same_files(train_root, test_root):
+        return None
+    return np.isin(test_index, train_index[used])
+
+
+def check_same_classes(train: Labels, test: Labels) -> None:
+    """A test set must have exactly the training set's classes (counts are shown per class)."""
+    if np.array_equal(train.classes, test.classes):
+        return
+    train_set, test_set = set(train.classes.tolist()), set(test.classes.tolist())
+    parts = []
+    if train_set - test_set:
+        parts.append(f"missing from test: {sorted(train_set - test_set, key=repr)[:10]}")
+    if test_set - train_set:
+        parts.append(f"not in train: {sorted(test_set - train_set, key=repr)[:10]}")
+    detail = "; ".join(parts) or (
+        f"train has {train.classes.dtype} class ids, test {test.classes.dtype}"
+    )
+    raise ValueError(
+        f"`test` should have the same classes as `train`, but they differ ({detail}). Pass the "
+        "test set of the same task, with the same class ids."
+    )
 
 
 def _check_dataset(value: Any, name: str) -> Dataset[Any]:
@@ -306,12 +394,35 @@ class LongTailSplit:
             },
         }
 
+    @staticmethod
+    def file_name(
+        source: str, profile: str, imbalance_ratio: float, seed: int, selection: str = "random"
+    ) -> str:
+        """The standard manifest file name, e.g. ``mnist-lt-exp100-seed0.json``.
+
+        Example:
+            >>> LongTailSplit.file_name("cifar10", "exp", 100.0, 0, "ldam")
+            'cifar10-lt-exp100-seed0-ldam.json'
+        """
+        suffix = "" if selection == "random" else f"-{selection}"
+        return f"{source}-lt-{profile}{imbalance_ratio:g}-seed{seed}{suffix}.json"
+
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the manifest as JSON, atomically (a temporary file renamed into place).
 
-        Missing parent folders are created. Returns the path written.
+        A ``path`` that ends with a separator or is an existing folder is a folder: the file in
+        it gets the standard name of :meth:`file_name` (the source named by its class, e.g.
+        ``mnist-lt-exp100-seed0.json`` for torchvision's ``MNIST``). Missing parent folders are
+        created. The file gets the usual permissions of a new file (``0o666`` less the umask).
+        Returns the path written.
         """
         target = Path(path)
+        if os.fspath(path).endswith(("/", os.sep)) or target.is_dir():
+            p = self.parameters
+            source = type(self.train.dataset).__name__.lower()
+            target = target / self.file_name(
+                source, p["profile"], p["imbalance_ratio"], p["seed"], p["selection"]
+            )
         target.parent.mkdir(parents=True, exist_ok=True)
         text = json.dumps(self.manifest(), separators=(",", ":")) + "\n"
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
@@ -320,6 +431,7 @@ class LongTailSplit:
                 fh.write(text)
                 fh.flush()
                 os.fsync(fh.fileno())
+            os.chmod(tmp, _new_file_mode())  # mkstemp makes 0o600 files
             os.replace(tmp, target)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -397,11 +509,7 @@ class LongTailSplit:
             if raw is None or source_info is None:
                 indices[name] = None
                 continue
-            arr = np.asarray(raw, dtype=np.int64).reshape(-1)
-            if arr.size and (arr.min() < 0 or arr.max() >= source_info.n_samples):
-                raise ValueError(
-                    f"the manifest's {name} indices are out of range for `{source_name}`."
-                )
+            arr = _manifest_indices(raw, name, source_info.n_samples, source_name, os.fspath(path))
             if np.unique(arr).size != arr.size:
                 raise ValueError(f"the manifest's {name} indices contain duplicates.")
             indices[name] = arr
@@ -412,6 +520,16 @@ class LongTailSplit:
             raise ValueError(
                 f"the manifest {os.fspath(path)!r} is invalid: its train and val indices overlap."
             )
+        test_idx = indices["test"]
+        if test is not None and test_idx is not None:
+            used = train_idx if val_idx is None else np.concatenate([train_idx, val_idx])
+            shared = shared_with_test(train, test, used)
+            if shared is not None and shared[test_idx].any():
+                raise ValueError(
+                    f"the manifest {os.fspath(path)!r} puts training or validation samples in "
+                    "the test set of the same data: it leaks. Make the split again with "
+                    "long_tail_split and save it."
+                )
         counts = {
             name: _class_counts(infos["test" if name == "test" else "train"], indices[name])
             for name in SPLITS
@@ -435,6 +553,31 @@ class LongTailSplit:
             checksums=checksums,
             sizes=sizes,
         )
+
+
+def _manifest_indices(
+    raw: Any, name: str, n: int, source: str, where: str
+) -> npt.NDArray[np.int64]:
+    """A manifest's index list: JSON integers in ``[0, n)``, else a ValueError saying which."""
+    problem = ""
+    if not isinstance(raw, list):
+        problem = f"is {type(raw).__name__}, not a list"
+    else:
+        for i, value in enumerate(raw):
+            if type(value) is not int:
+                problem = f"holds {describe_value(value)} at position {i}, not an integer"
+                break
+            if not 0 <= value < n:
+                problem = (
+                    f"holds {value} at position {i}, outside [0, {n}) for `{source}` of {n} samples"
+                )
+                break
+    if problem:
+        raise ValueError(
+            f"the manifest {where!r} is damaged: its {name} index list {problem}. Write it "
+            "again with save()."
+        )
+    return np.asarray(raw, dtype=np.int64).reshape(-1)
 
 
 def _check_manifest_layout(data: Mapping[str, Any], where: str) -> None:
@@ -491,9 +634,17 @@ def long_tail_split(
     validation set takes ``val_per_class`` samples of every class among the training samples
     *not* kept; the test set is a balanced subset of ``test``.
 
+    One dataset for everything (a single ``ImageFolder``): pass it as both ``train`` and
+    ``test``. When they are the same data (the same object under any ``Subset`` wrappers, or
+    folder datasets listing the same files), the test set is drawn only from the samples the
+    train and validation sets left unused, so pick ``n_max`` below the smallest class count to
+    leave room for it (the error says how much when there is none).
+
     Guarantees:
 
     * ``train`` and ``val`` share no sample (checked), and ``val`` and ``test`` are balanced;
+    * when ``test`` is the same data as ``train``, ``test`` shares no sample with either;
+    * ``test`` has exactly the classes of ``train`` (checked);
     * the same arguments give the same split on any machine;
     * the manifest written by :meth:`LongTailSplit.save` reproduces the split exactly and refuses
       other data (SHA-256 of the labels).
@@ -519,8 +670,9 @@ def long_tail_split(
     Raises:
         TypeError: wrong argument types (``train`` not a Dataset, ...).
         ValueError: ``imbalance_ratio < 1``, an unknown profile or selection, ``n_max`` above
-            what a class has, ``val_per_class`` or ``test_per_class`` above what is available,
-            multilabel labels.
+            what a class has, ``val_per_class`` or ``test_per_class`` above what is available
+            (for the same data as train: what train and val left), train and test with
+            different classes, multilabel labels.
 
     References:
         Cao et al., "Learning Imbalanced Datasets with Label-Distribution-Aware Margin Loss",
@@ -532,11 +684,13 @@ def long_tail_split(
         >>> from torch.utils.data import TensorDataset
         >>> y = torch.arange(4).repeat_interleave(50)
         >>> ds = TensorDataset(torch.zeros(200, 1), y)
-        >>> split = long_tail_split(ds, ds, imbalance_ratio=10, val_per_class=5)
+        >>> split = long_tail_split(ds, ds, imbalance_ratio=10, n_max=30, val_per_class=5)
         >>> split.counts
-        [45, 20, 9, 4]
-        >>> len(split.val), len(split.test)
-        (20, 200)
+        [30, 13, 6, 3]
+        >>> len(split.val), len(split.test)  # test: 15 per class, from what train/val left
+        (20, 60)
+        >>> set(split.test_indices) & set(split.train_indices.tolist() + split.val_indices.tolist())
+        set()
     """
     params = SplitParams.check(
         imbalance_ratio=imbalance_ratio,
@@ -554,7 +708,11 @@ def long_tail_split(
     train_info = check_multiclass(train, "train")
     counts, kept, val = train_val_indices(train_info, params)
     test_info = None if test is None else check_multiclass(test, "test")
-    test_idx = None if test_info is None else test_indices(test_info, params)
+    test_idx = None
+    if test is not None and test_info is not None:
+        check_same_classes(train_info, test_info)
+        used = kept if val is None else np.concatenate([kept, val])
+        test_idx = test_indices(test_info, params, shared_with_test(train, test, used))
     parameters = asdict(params)
     parameters["n_max"] = default_n_max(train_info, params)
     return LongTailSplit(

@@ -296,11 +296,23 @@ SOURCES: dict[str, type[Any]] = {
 def load_source(
     name: str, root: str | os.PathLike[str], *, train: bool, download: bool = False
 ) -> Any:
-    """The torchvision dataset ``name`` (a key of :data:`SOURCES`), train or test part.
+    """The plain torchvision dataset by name, train or test part, with a clear error when its
+    files are missing (torchvision's own is a RuntimeError that does not say where they go).
+
+    Args:
+        name: ``"mnist"``, ``"fashionmnist"``, ``"cifar10"`` or ``"cifar100"``.
+        root: the data root, in torchvision's layout.
+        train: the training part (True) or the test part (False).
+        download: download the files if they are missing (torchvision's downloader).
 
     Raises:
         ValueError: unknown ``name``.
         FileNotFoundError: the files are missing; the message says where they go.
+
+    Example:
+        >>> load_source("mnist", "no-such-folder", train=True)
+        Traceback (most recent call last):
+        FileNotFoundError: mnist not found or corrupted under root='no-such-folder': MNIST expects ...
     """
     name = check_choice(name, "dataset", tuple(SOURCES))
     try:

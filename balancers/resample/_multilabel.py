@@ -10,6 +10,7 @@ multilabel classification: Measures and random resampling algorithms", Neurocomp
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import numpy as np
@@ -75,6 +76,40 @@ def _budget(labels_n: int, percentage: Any, func: str, *, undersample: bool) -> 
 
 def _seed(seed: Any) -> int | None:
     return check_seed(seed)
+
+
+def _warn_short(
+    func: str,
+    done: int,
+    budget: int,
+    n: int,
+    percentage: Any,
+    *,
+    goal: str,
+    nothing: str,
+    stacklevel: int = 3,
+) -> None:
+    """Warn when ``func`` used less than its budget: say why and what would make it act.
+
+    ``goal``: what stopped it early ("every minority label reached ..."); ``nothing``: why there
+    was nothing to do at all, with the remedy.
+    """
+    if done >= budget > 0:
+        return
+    verb = "deleted" if func.endswith("rus") else "cloned"
+    if budget == 0:
+        reason = (
+            f"percentage={percentage:g} of {n} rows is a budget of 0 rows; raise `percentage` "
+            f"to at least {100.0 / n:.3g} for one row"
+        )
+    elif done == 0:
+        reason = nothing
+    else:
+        reason = (
+            f"`percentage` is only a ceiling (percentage={percentage:g}: at most {budget} "
+            f"rows) and {goal} first, so a larger percentage gives the same result"
+        )
+    warnings.warn(f"{func} {verb} {done} rows: {reason}.", UserWarning, stacklevel=stacklevel)
 
 
 # ------------------------------------------------------------------------------------ helpers
@@ -226,9 +261,13 @@ def ml_ros(labels: Any, percentage: float = 25.0, *, seed: int | None = 0) -> In
         TypeError: wrong argument types.
         ValueError: ``percentage <= 0``, invalid labels, or fewer than two label columns.
 
+    Warns:
+        UserWarning: fewer clones than the budget were made (``percentage`` is only a ceiling:
+            the bags all left first, or there was none), saying why and what would act.
+
     Example:
         >>> y = [[1, 0], [1, 0], [1, 0], [1, 0], [1, 1], [0, 1]]
-        >>> idx = ml_ros(y, 50.0, seed=0)
+        >>> idx = ml_ros(y, 25.0, seed=0)
         >>> idx[:6].tolist(), sorted(set(idx[6:].tolist()) - {4, 5})
         ([0, 1, 2, 3, 4, 5], [])
     """
@@ -236,6 +275,16 @@ def ml_ros(labels: Any, percentage: float = 25.0, *, seed: int | None = 0) -> In
     budget = _budget(info.n_samples, percentage, "ml_ros", undersample=False)
     rng = make_rng(_seed(seed))
     clones = _ml_ros_clones(matrix, info.counts, _members(info, matrix), budget, rng)
+    _warn_short(
+        "ml_ros",
+        int(clones.shape[0]),
+        budget,
+        info.n_samples,
+        percentage,
+        goal=f"every minority label reached IRLbl <= MeanIR ({_mean_ir(info.counts)[1]:.3g})",
+        nothing=f"no label has IRLbl above MeanIR ({_mean_ir(info.counts)[1]:.3g}), so there is "
+        "no minority label to clone",
+    )
     return np.concatenate([np.arange(info.n_samples, dtype=np.int64), clones])
 
 
@@ -349,6 +398,10 @@ def ml_rus(labels: Any, percentage: float = 25.0, *, seed: int | None = 0) -> In
         TypeError: wrong argument types.
         ValueError: ``percentage`` outside (0, 100), invalid labels, or fewer than two labels.
 
+    Warns:
+        UserWarning: fewer rows than the budget were deleted (``percentage`` is only a ceiling),
+            saying why and what would act.
+
     Example:
         >>> y = [[1, 0]] * 6 + [[1, 1], [0, 1]]
         >>> kept = ml_rus(y, 25.0, seed=0)
@@ -359,6 +412,17 @@ def ml_rus(labels: Any, percentage: float = 25.0, *, seed: int | None = 0) -> In
     budget = _budget(info.n_samples, percentage, "ml_rus", undersample=True)
     rng = make_rng(_seed(seed))
     deleted = _ml_rus_deleted(matrix, info.counts, _members(info, matrix), budget, rng)
+    _warn_short(
+        "ml_rus",
+        int(deleted.sum()),
+        budget,
+        info.n_samples,
+        percentage,
+        goal=f"every majority label reached IRLbl >= MeanIR ({_mean_ir(info.counts)[1]:.3g}) or "
+        "ran out of rows without a minority label",
+        nothing=f"no label has IRLbl below MeanIR ({_mean_ir(info.counts)[1]:.3g}) with a row "
+        "free of minority labels, so there is no row ML-RUS may delete",
+    )
     return np.flatnonzero(~deleted).astype(np.int64)
 
 
@@ -408,6 +472,20 @@ def _lp_plan(
         bags = np.flatnonzero(sizes < mean_size)
         bags = bags[np.argsort(-sizes[bags], kind="stable")]
     take = _share_budget(gap[bags], budget)
+    side, kind = ("above", "majority") if undersample else ("below", "minority")
+    _warn_short(
+        func,
+        int(take.sum()),
+        budget,
+        info.n_samples,
+        percentage,
+        goal=f"every {kind} labelset reached the mean labelset size ({mean_size:.3g})",
+        nothing=f"no labelset is a whole row {side} the mean labelset size ({mean_size:.3g}: "
+        f"{groups.n_sets} distinct labelsets in {info.n_samples} rows), so no `percentage` "
+        f"makes it act; with this many labelsets use {func.replace('lp', 'ml')}, which works "
+        "label by label",
+        stacklevel=4,
+    )
     return info.n_samples, groups, bags.astype(np.int64), take
 
 
@@ -440,9 +518,13 @@ def lp_ros(labels: Any, percentage: float = 25.0, *, seed: int | None = 0) -> In
         TypeError: wrong argument types.
         ValueError: ``percentage <= 0``, invalid labels, or fewer than two labels.
 
+    Warns:
+        UserWarning: fewer clones than the budget were made (``percentage`` is only a ceiling),
+            or none because no labelset is a whole row below the mean size (then use ml_ros).
+
     Example:
         >>> y = [[1, 0]] * 6 + [[0, 1]] + [[1, 1]] * 2  # labelset sizes 6, 1, 2; mean 3
-        >>> clones = lp_ros(y, 50.0, seed=0)[9:].tolist()
+        >>> clones = lp_ros(y, 34.0, seed=0)[9:].tolist()  # a budget of floor(9 * 0.34) = 3
         >>> len(clones), clones.count(6)  # [1, 1] grows by 1 and [0, 1] by 2, both to 3
         (3, 2)
     """
@@ -482,6 +564,10 @@ def lp_rus(labels: Any, percentage: float = 25.0, *, seed: int | None = 0) -> In
     Raises:
         TypeError: wrong argument types.
         ValueError: ``percentage`` outside (0, 100), invalid labels, or fewer than two labels.
+
+    Warns:
+        UserWarning: fewer rows than the budget were deleted (``percentage`` is only a ceiling),
+            or none because no labelset is a whole row above the mean size (then use ml_rus).
 
     Example:
         >>> y = [[1, 0]] * 6 + [[0, 1], [1, 1]]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -25,6 +26,19 @@ def _multiclass(labels: Any, func: str, alternative: str) -> Labels:
             f"use {alternative}."
         )
     return lab
+
+
+def _warn_unchanged(func: str, verb: str, lab: Labels, strategy: Any) -> None:
+    """Warn that ``func`` returns the dataset unchanged under ``strategy``."""
+    counts = dict(zip(lab.classes.tolist(), lab.counts.tolist(), strict=True))
+    shown = repr(counts) if len(counts) <= 10 else f"{len(counts)} classes"
+    warnings.warn(
+        f"{func} {verb} no sample: with sampling_strategy={strategy!r} every targeted class "
+        f"already has its target count (class counts {shown}). Pass a `sampling_strategy` "
+        "that targets other counts (e.g. a dict {class: count}) to change the dataset.",
+        UserWarning,
+        stacklevel=3,
+    )
 
 
 _LOOP_CLASSES = 64  # up to this many classes, draw class by class (fewer passes over the picks)
@@ -96,6 +110,9 @@ def random_oversample(
         ValueError: multilabel labels (use ``ml_ros``), a class absent from the labels, a
             target below a class's count, ``"majority"``, a float with non-binary labels.
 
+    Warns:
+        UserWarning: nothing is added (every targeted class already has its target count).
+
     References:
         Lemaitre, G., Nogueira, F., Aridas, C. K. "Imbalanced-learn: A Python Toolbox to Tackle
         the Curse of Imbalanced Datasets in Machine Learning", JMLR 18(17), 2017.
@@ -113,6 +130,8 @@ def random_oversample(
     indptr, rows = lab.class_members
     rng = make_rng(checked_seed)
     picks = _uniform_picks(rng, indptr, positions, extra)
+    if picks.shape[0] == 0:
+        _warn_unchanged("random_oversample", "added", lab, sampling_strategy)
     out = np.empty(lab.n_samples + picks.shape[0], dtype=np.int64)
     out[: lab.n_samples] = np.arange(lab.n_samples, dtype=np.int64)
     np.take(rows, picks, out=out[lab.n_samples :])
@@ -152,6 +171,9 @@ def random_undersample(
         ValueError: multilabel labels (use ``ml_rus``), a class absent from the labels, a
             target above a class's count, ``"minority"``, a float with non-binary labels.
 
+    Warns:
+        UserWarning: nothing is removed (every targeted class already has its target count).
+
     References:
         Lemaitre, G., Nogueira, F., Aridas, C. K. "Imbalanced-learn", JMLR 18(17), 2017.
 
@@ -168,6 +190,8 @@ def random_undersample(
     wanted = np.array(list(targets.values()), dtype=np.int64)
     indptr, rows = lab.class_members
     rng = make_rng(checked_seed)
+    if not replace and (wanted == lab.counts[positions]).all():
+        _warn_unchanged("random_undersample", "removed", lab, sampling_strategy)
     targeted = np.zeros(lab.n_classes, dtype=bool)
     targeted[positions] = True
     # Whole blocks of the classes that are not resampled, as positions into ``rows``.

@@ -32,7 +32,8 @@ class ClassAwareSampler(ClassThenInstanceSampler):
     represented whatever its size.
 
     Multilabel labels: a class is a label and its instances are the rows containing it (a row
-    can serve any of its labels). Rows with no positive label are never drawn, and labels with
+    can serve any of its labels). Rows with no positive label are never drawn, unless
+    ``no_label_group=True``: they then form one more group, visited like a class. Labels with
     no positive row are never visited.
 
     Args:
@@ -43,10 +44,13 @@ class ClassAwareSampler(ClassThenInstanceSampler):
         num_replicas: DDP world size (default: from torch.distributed, else 1).
         rank: DDP rank (default: from torch.distributed, else 0).
         drop_last: truncate instead of pad so that ranks get equal shards.
+        no_label_group: visit the multilabel rows with no positive label as one more group
+            (as :func:`balancers.sample_weights` weighs them) instead of never drawing them.
 
     Guarantees:
-        * with ``C`` classes with members and ``k = samples_per_class``, positions
-          ``[j*C*k, (j+1)*C*k)`` of an epoch hold ``k`` instances of every class;
+        * with ``C`` classes with members (plus the no-label group, if drawn) and
+          ``k = samples_per_class``, positions ``[j*C*k, (j+1)*C*k)`` of an epoch hold ``k``
+          instances of every class;
         * instances of a class cycle through shuffled lists of its members;
         * the epoch is a pure function of ``(seed, epoch)``.
 
@@ -76,8 +80,9 @@ class ClassAwareSampler(ClassThenInstanceSampler):
         num_replicas: int | None = None,
         rank: int | None = None,
         drop_last: bool = False,
+        no_label_group: bool = False,
     ) -> None:
-        lab = _check_labels_any(labels)
+        lab = _check_labels_any(labels, no_label_group)
         checked = check_int(samples_per_class, "samples_per_class", minimum=1)
         assert checked is not None
         self.samples_per_class = checked
@@ -88,20 +93,25 @@ class ClassAwareSampler(ClassThenInstanceSampler):
             num_replicas=num_replicas,
             rank=rank,
             drop_last=drop_last,
+            no_label_group=no_label_group,
         )
 
     def class_probabilities(self, epoch: int = 0) -> npt.NDArray[np.float64]:
-        """Long-run share of each class (uniform over classes with members)."""
-        probs = np.zeros(self.labels.n_classes, dtype=np.float64)
-        probs[self._present] = 1.0 / self._present.shape[0]
+        """Long-run share of each class (uniform over classes with members).
+
+        With ``no_label_group=True`` one more entry follows: the group of rows with no label.
+        """
+        probs = np.zeros(self._group_sizes().shape[0], dtype=np.float64)
+        probs[self._groups] = 1.0 / self._groups.shape[0]
         return probs
 
     def _draw_epoch(self, epoch: int, rng: np.random.Generator) -> npt.NDArray[np.int64]:
         k = self.samples_per_class
-        n_present = int(self._present.shape[0])
-        visits = shuffled_cycles(rng, n_present, -(-self.num_samples // k))
-        draws = narrow_codes(np.repeat(visits, k)[: self.num_samples], n_present)
+        n_groups = int(self._groups.shape[0])
+        visits = shuffled_cycles(rng, n_groups, -(-self.num_samples // k))
+        draws = narrow_codes(np.repeat(visits, k)[: self.num_samples], n_groups)
         return cycle_draws(self._indptr, self._rows, draws, rng)
 
     def _own_repr(self) -> str:
-        return f"samples_per_class={self.samples_per_class}"
+        group = ", no_label_group=True" if self.no_label_group else ""
+        return f"samples_per_class={self.samples_per_class}{group}"

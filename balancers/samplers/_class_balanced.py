@@ -10,7 +10,7 @@ import numpy.typing as npt
 
 from .._cycling import cycle_draws, draw_classes
 from .._labels import Labels, check_labels
-from .._validation import check_real
+from .._validation import check_bool, check_real
 from ._engine import EpochSampler
 
 __all__ = ["ClassBalancedSampler"]
@@ -20,7 +20,9 @@ class ClassThenInstanceSampler(EpochSampler[int]):
     """Base of the samplers that draw a class, then the next instance of its shuffled cycle.
 
     Subclasses give the class probabilities of an epoch (:meth:`class_probabilities`). Classes
-    with no members (a multilabel column with no positive row) get probability 0.
+    with no members (a multilabel column with no positive row) get probability 0. With
+    ``no_label_group=True`` the multilabel rows with no positive label form one more group,
+    after the classes (position ``n_classes`` of :meth:`class_probabilities`).
     """
 
     def __init__(
@@ -32,7 +34,9 @@ class ClassThenInstanceSampler(EpochSampler[int]):
         num_replicas: int | None,
         rank: int | None,
         drop_last: bool,
+        no_label_group: bool = False,
     ) -> None:
+        self.no_label_group = check_bool(no_label_group, "no_label_group")
         super().__init__(
             num_samples=num_samples,
             default_num_samples=labels.n_samples,
@@ -43,9 +47,22 @@ class ClassThenInstanceSampler(EpochSampler[int]):
         )
         self.labels = labels
         indptr, self._rows = labels.class_members
-        self._present = np.flatnonzero(labels.counts > 0)
-        # Inverted index restricted to classes with members (empty ranges dropped).
-        self._indptr = np.concatenate([[0], indptr[self._present + 1]]).astype(np.int64)
+        # The groups drawn from: classes with members, then (optionally) the rows with no label.
+        self._groups = np.flatnonzero(labels.counts > 0)
+        # Inverted index restricted to those groups (empty ranges dropped).
+        self._indptr = np.concatenate([[0], indptr[self._groups + 1]]).astype(np.int64)
+        empty = labels.empty_rows
+        if self.no_label_group and empty.size:
+            self._groups = np.append(self._groups, labels.n_classes)
+            self._rows = np.concatenate([self._rows, empty])
+            self._indptr = np.append(self._indptr, self._rows.shape[0])
+
+    def _group_sizes(self) -> npt.NDArray[np.int64]:
+        """Members of each class, then of the no-label group when it is drawn from."""
+        sizes = self.labels.counts
+        if self.no_label_group:
+            sizes = np.append(sizes, self.labels.empty_rows.shape[0])
+        return sizes
 
     def class_probabilities(self, epoch: int = 0) -> npt.NDArray[np.float64]:
         """Probability of drawing each class (ordered like ``labels.classes``) in ``epoch``."""
@@ -63,17 +80,18 @@ class ClassThenInstanceSampler(EpochSampler[int]):
         )
 
     def _draw_epoch(self, epoch: int, rng: np.random.Generator) -> npt.NDArray[np.int64]:
-        probs = self.class_probabilities(epoch)[self._present]
+        probs = self.class_probabilities(epoch)[self._groups]
         draws = draw_classes(rng, probs / probs.sum(), self.num_samples)
         return cycle_draws(self._indptr, self._rows, draws, rng)
 
 
-def _check_labels_any(labels: Any) -> Labels:
+def _check_labels_any(labels: Any, no_label_group: Any = False) -> Labels:
     lab = check_labels(labels)
-    if not (lab.counts > 0).any():
+    if not (lab.counts > 0).any() and no_label_group is not True:
         raise ValueError(
             "`labels` should have at least one positive label, but every row of the multilabel "
-            "matrix is empty; no row can be drawn."
+            "matrix is empty; no row can be drawn. Pass no_label_group=True to draw them as one "
+            "group."
         )
     return lab
 
@@ -89,7 +107,8 @@ class ClassBalancedSampler(ClassThenInstanceSampler):
 
     Multilabel labels: a class is a label and its instances are the rows containing it; a row
     with several labels can be drawn through any of them. Rows with no positive label are never
-    drawn, and labels with no positive row get probability 0.
+    drawn unless ``no_label_group=True``, which makes them one more group (of size the number
+    of such rows); labels with no positive row get probability 0.
 
     Args:
         labels: labels in any accepted form (multiclass or multilabel), or a Dataset.
@@ -99,6 +118,8 @@ class ClassBalancedSampler(ClassThenInstanceSampler):
         num_replicas: DDP world size (default: from torch.distributed, else 1).
         rank: DDP rank (default: from torch.distributed, else 0).
         drop_last: truncate instead of pad so that ranks get equal shards.
+        no_label_group: draw the multilabel rows with no positive label as one more group
+            (as :func:`balancers.sample_weights` weighs them) instead of never.
 
     Guarantees:
         * the class of each draw is independent, with probability ``n_c^q / sum_k n_k^q``;
@@ -135,8 +156,9 @@ class ClassBalancedSampler(ClassThenInstanceSampler):
         num_replicas: int | None = None,
         rank: int | None = None,
         drop_last: bool = False,
+        no_label_group: bool = False,
     ) -> None:
-        lab = _check_labels_any(labels)
+        lab = _check_labels_any(labels, no_label_group)
         checked = check_real(
             q,
             "q",
@@ -153,18 +175,22 @@ class ClassBalancedSampler(ClassThenInstanceSampler):
             num_replicas=num_replicas,
             rank=rank,
             drop_last=drop_last,
+            no_label_group=no_label_group,
         )
-        weights = np.zeros(lab.n_classes, dtype=np.float64)
-        present = lab.counts > 0
-        weights[present] = lab.counts[present].astype(np.float64) ** self.q
+        sizes = self._group_sizes()
+        weights = np.zeros(sizes.shape[0], dtype=np.float64)
+        weights[self._groups] = sizes[self._groups].astype(np.float64) ** self.q
         self._probs = weights / weights.sum()
 
     def class_probabilities(self, epoch: int = 0) -> npt.NDArray[np.float64]:
-        """Probability of drawing each class, ordered like ``labels.classes`` (any epoch)."""
+        """Probability of drawing each class, ordered like ``labels.classes`` (any epoch).
+
+        With ``no_label_group=True`` one more entry follows: the group of rows with no label.
+        """
         return self._probs.copy()
 
     def _own_repr(self) -> str:
-        return f"q={self.q:g}"
+        return f"q={self.q:g}" + (", no_label_group=True" if self.no_label_group else "")
 
 
 def check_multiclass(labels: Any, owner: str, alternatives: str) -> Labels:

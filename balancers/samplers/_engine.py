@@ -42,7 +42,9 @@ __all__ = ["EpochSampler", "IndexBatchSampler", "resolve_replicas"]
 T_co = TypeVar("T_co", covariant=True)
 
 _CHUNK = 1 << 16
-_STATE_VERSION = 1
+_STATE_VERSION = 2
+#: the keys of a state dict; version 1 states have all of them but ``sampler``
+_STATE_KEYS = ("version", "sampler", "epoch", "yielded", "pinned", "seed", "num_replicas", "rank")
 
 
 def resolve_replicas(num_replicas: Any, rank: Any) -> tuple[int, int]:
@@ -284,6 +286,18 @@ class EpochSampler(Sampler[T_co], ABC, Generic[T_co]):
 
         ``yielded`` counts this rank's units already yielded in ``epoch``; between iterations it
         is 0 and ``epoch`` is the next epoch to run.
+
+        The count is of what the sampler has *handed out*, which is what the training loop has
+        consumed only when nothing reads ahead:
+
+        * ``DataLoader(..., num_workers=0)``: exact, each batch's indices are taken when the
+          batch is built;
+        * ``torchdata.stateful_dataloader.StatefulDataLoader``, any ``num_workers``: exact, use
+          ``loader.state_dict()`` (it stores this state as of the last batch it returned);
+        * ``DataLoader(..., num_workers=N)`` with ``N > 0``: *ahead*, by the batches prefetched
+          for the workers (up to ``N * prefetch_factor`` batches); resuming from it skips them.
+          Either use ``StatefulDataLoader``, or set ``state["yielded"]`` to the samples this rank
+          has consumed in the epoch (``batches_done * batch_size``) before saving.
         """
         if self._active is not None:
             epoch, yielded = self._active[0], self._yielded()
@@ -293,6 +307,7 @@ class EpochSampler(Sampler[T_co], ABC, Generic[T_co]):
             epoch, yielded = self._epoch, 0
         return {
             "version": _STATE_VERSION,
+            "sampler": type(self).__name__,
             "epoch": epoch,
             "yielded": yielded,
             "pinned": self._pinned,
@@ -304,36 +319,77 @@ class EpochSampler(Sampler[T_co], ABC, Generic[T_co]):
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Resume from :meth:`state_dict`: the next iteration continues where it stopped.
 
+        Every field is checked (type, range, and that the state comes from a sampler of the same
+        class, seed and number of replicas); a state that fails is rejected whole. ``rank`` is
+        not compared: every rank advances in step, so one rank's state resumes any rank.
+
         Raises:
             TypeError: ``state_dict`` is not a dict.
-            ValueError: keys are missing, or it was saved by a sampler with a different seed or
-                number of replicas.
+            ValueError: a key is missing or unknown, a value has the wrong type or range,
+                ``yielded`` is past the end of the epoch, or the state was saved by a different
+                kind of sampler or with a different seed or number of replicas.
         """
         if not isinstance(state_dict, dict):
             raise TypeError(
                 f"`state_dict` should be a dict from state_dict(), but got "
                 f"{type(state_dict).__name__}."
             )
-        missing = {"epoch", "yielded", "seed", "num_replicas"} - set(state_dict)
-        if missing:
+        mine = type(self).__name__
+        version = (
+            _state_field(state_dict, "version", check_int, minimum=1, maximum=_STATE_VERSION)
+            if "version" in state_dict
+            else _STATE_VERSION  # reported below with the other missing keys
+        )
+        expected = set(_STATE_KEYS) - ({"sampler"} if version == 1 else set())
+        missing, unknown = expected - set(state_dict), set(state_dict) - expected
+        if missing or unknown:
+            problem = f"lacks the keys {sorted(missing)}" if missing else ""
+            problem += " and " if missing and unknown else ""
+            problem += f"has the unknown keys {sorted(unknown)}" if unknown else ""
             raise ValueError(
-                f"`state_dict` should come from {type(self).__name__}.state_dict(), but it lacks "
-                f"the keys {sorted(missing)}."
+                f"`state_dict` should come from {mine}.state_dict(), but it {problem}."
             )
-        for key, mine in (("seed", self.seed), ("num_replicas", self.num_replicas)):
-            if state_dict[key] != mine:
+        kind = state_dict.get("sampler", mine)
+        if kind != mine:
+            raise ValueError(
+                f"`state_dict` should come from {mine}.state_dict(), but it was saved by "
+                f"sampler={kind!r}. Load it into the kind of sampler that saved it."
+            )
+        for key, ours, low in (("seed", self.seed, 0), ("num_replicas", self.num_replicas, 1)):
+            theirs = _state_field(state_dict, key, check_int, minimum=low)
+            if theirs != ours:
                 raise ValueError(
-                    f"`state_dict` was saved with {key}={state_dict[key]!r}, but this sampler "
-                    f"has {key}={mine!r}; resuming would yield a different sequence. Build the "
-                    f"sampler with {key}={state_dict[key]!r}."
+                    f"`state_dict` was saved with {key}={theirs}, but this sampler has "
+                    f"{key}={ours}; resuming would yield a different sequence. Build the "
+                    f"sampler with {key}={theirs}."
                 )
-        epoch = check_int(state_dict["epoch"], "state_dict['epoch']", minimum=0)
-        yielded = check_int(state_dict["yielded"], "state_dict['yielded']", minimum=0)
-        assert epoch is not None and yielded is not None
-        self._pinned = bool(state_dict.get("pinned", False))
+        _state_field(state_dict, "rank", check_int, minimum=0, maximum=self.num_replicas - 1)
+        pinned = _state_field(state_dict, "pinned", check_bool)
+        epoch = _state_field(state_dict, "epoch", check_int, minimum=0)
+        # The epoch's length on this rank: the state must point inside it (or at its end).
+        length = int(self._shard(self.global_indices(epoch)).shape[0])
+        yielded = _state_field(
+            state_dict,
+            "yielded",
+            check_int,
+            minimum=0,
+            maximum=length,
+            hint=f"Epoch {epoch} has {length} items on this rank: a larger count points past "
+            "its end.",
+        )
+        self._pinned = pinned
         self._epoch = epoch
         self._resume = (epoch, yielded) if yielded > 0 else None
         self._active = None
+
+
+def _state_field(state: dict[str, Any], key: str, check: Any, **limits: Any) -> Any:
+    """``state[key]`` checked with ``check``; a wrong type is a ValueError (a bad state dict)."""
+    name = f"state_dict[{key!r}]"
+    try:
+        return check(state[key], name, **limits)
+    except TypeError as exc:
+        raise ValueError(str(exc)) from None
 
 
 class IndexBatchSampler(Sampler[list[int]]):

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from . import CommandError
+from ._output import check_folder, writing
 
 __all__ = ["register", "run"]
 
@@ -15,7 +16,7 @@ _DATASETS = ("digits", "mnist", "fashionmnist")
 
 
 def register(subparsers: Any) -> None:
-    from .._demo import strategy_help
+    from ..demo import strategy_help
 
     parser = subparsers.add_parser(
         "demo",
@@ -103,7 +104,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .._demo import PROFILES, DemoConfig, run_demo
+    from ..demo import PROFILES, DemoConfig, run_demo
 
     if args.dataset not in _DATASETS:
         raise CommandError(
@@ -115,6 +116,8 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(
             "--root is for --dataset mnist or fashionmnist; the digits ship with scikit-learn."
         )
+    out = Path(args.out)
+    check_folder(out, "--out")
     config = DemoConfig(
         dataset=args.dataset,
         root=args.root,
@@ -138,7 +141,8 @@ def run(args: argparse.Namespace) -> int:
     print(result.table())
     print()
     print(result.shot_note())
-    paths = result.save(Path(args.out))
+    with writing(out, "--out"):
+        paths = result.save(out)
     for note in result.notes:
         print(f"note: {note}")
     print("wrote " + " and ".join(str(p) for p in paths))

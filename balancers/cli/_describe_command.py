@@ -1,4 +1,4 @@
-"""``balancers describe``: the imbalance report of a label file or a torchvision dataset."""
+"""``balancers describe``: the imbalance report of a label file or a dataset."""
 
 from __future__ import annotations
 
@@ -16,13 +16,13 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import scipy.sparse as sp
 
 from . import CommandError
+from ._inputs import DATASET_HELP, DATASETS, check_root, check_split, load_image_folder
+from ._output import check_file, writing
 
 __all__ = ["load_label_file", "read_dataset_labels", "register"]
 
-_DATASETS = ("mnist", "fashionmnist", "cifar10", "cifar100")
 _NPZ_KEYS = ("labels", "y", "targets", "Y")
 _SPARSE_KEYS = {"data", "indices", "indptr", "format", "shape"}
 
@@ -34,8 +34,9 @@ def register(subparsers: Any) -> None:
         description="Print counts per class (multiclass) or per label (multilabel) with the "
         "imbalance measures: imbalance ratio; for multilabel labels also IRLbl, MeanIR, MaxIR, "
         "CVIR, SCUMBLE, cardinality, density, distinct labelsets and rows with no label. "
-        "Labels come from a .npy/.npz/.csv file (PATH) or from a torchvision dataset "
-        "(--dataset with --root), read without decoding any image.",
+        "Labels come from a .npy/.npz/.csv file (PATH) or from a dataset (--dataset with "
+        "--root: a torchvision dataset or an ImageFolder tree), read without decoding any "
+        "image; a dataset's class names are shown next to the class ids.",
     )
     parser.add_argument(
         "path",
@@ -56,17 +57,24 @@ def register(subparsers: Any) -> None:
         help=".npz: the array to read (default: labels, y, ...); --webdataset: the label field "
         "(default: cls)",
     )
+    parser.add_argument("--dataset", choices=DATASETS, help=DATASET_HELP)
     parser.add_argument(
-        "--dataset", choices=_DATASETS, help="read the labels of this torchvision dataset"
+        "--root",
+        type=Path,
+        default=None,
+        help="data root of --dataset (torchvision layout), or the ImageFolder tree",
     )
     parser.add_argument(
-        "--root", type=Path, default=None, help="data root of --dataset (torchvision layout)"
+        "--split",
+        choices=("train", "test"),
+        default=None,
+        help="the part of a torchvision dataset (default: train)",
     )
     parser.add_argument(
-        "--split", choices=("train", "test"), default="train", help="default: train"
-    )
-    parser.add_argument(
-        "--plot", type=Path, metavar="FILE.png", help="write the bar chart to this image file"
+        "--plot",
+        type=str,  # not Path, which drops a trailing slash (a folder, not a file name)
+        metavar="FILE.png",
+        help="write the bar chart to this image file (png, svg, pdf, ...)",
     )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument(
@@ -174,6 +182,8 @@ def _read_csv(path: Path, spec: str | None) -> tuple[npt.NDArray[Any], list[str]
 
 
 def _read_npz(path: Path, key: str | None) -> Any:
+    import scipy.sparse as sp
+
     with np.load(path, allow_pickle=False) as npz:
         keys = list(npz.files)
         if key is None and set(keys) >= _SPARSE_KEYS:
@@ -223,12 +233,16 @@ def load_label_file(path: Path, *, columns: str | None = None, key: str | None =
     )
 
 
-# ------------------------------------------------------------------------------ torchvision data
-def read_dataset_labels(name: str, root: Path, *, train: bool) -> npt.NDArray[np.int64]:
-    """The labels of a torchvision dataset, read from its label data only (no image decoding).
+# ------------------------------------------------------------------------------------- datasets
+def read_dataset_labels(
+    name: str, root: Path, *, train: bool
+) -> tuple[npt.NDArray[np.int64], list[str] | None]:
+    """The labels and class names of a dataset, read without decoding any image.
 
     MNIST and Fashion-MNIST: torchvision's reader of the IDX label file. CIFAR-10/100: the
-    ``labels`` / ``fine_labels`` entries of the pickled batches named by torchvision's classes.
+    ``labels`` / ``fine_labels`` entries of the pickled batches named by torchvision's classes,
+    the names from its meta file (when there is one). ImageFolder: the folder listing
+    (``targets`` and ``classes``).
 
     Raises:
         FileNotFoundError: the files are missing; the message says where they go.
@@ -236,62 +250,74 @@ def read_dataset_labels(name: str, root: Path, *, train: bool) -> npt.NDArray[np
     from torchvision.datasets import CIFAR10, CIFAR100, MNIST, FashionMNIST
     from torchvision.datasets.mnist import read_label_file
 
-    from ..datasets._vision import missing_files_message
+    from ..datasets import load_source
 
-    def missing() -> FileNotFoundError:
-        where = missing_files_message(name, root).split(" Put the files")[0]
-        return FileNotFoundError(
-            f"{where} Put the files there (balancers split {name} --download fetches them)."
-        )
-
+    if name == "imagefolder":
+        folder = load_image_folder(root)
+        return np.asarray(folder.targets, dtype=np.int64), list(folder.classes)
     if name in ("mnist", "fashionmnist"):
         cls = MNIST if name == "mnist" else FashionMNIST
         label_file = (
             root / cls.__name__ / "raw" / f"{'train' if train else 't10k'}-labels-idx1-ubyte"
         )
         if not label_file.is_file():
-            raise missing()
-        return read_label_file(os.fspath(label_file)).numpy().astype(np.int64)
+            load_source(name, root, train=train)  # raises the FileNotFoundError saying where
+        labels = read_label_file(os.fspath(label_file)).numpy().astype(np.int64)
+        return labels, list(cls.classes)
     cifar = CIFAR10 if name == "cifar10" else CIFAR100
-    entries = cifar.train_list if train else cifar.test_list
+    folder = root / cifar.base_folder
+    files = [folder / file for file, _checksum in (cifar.train_list if train else cifar.test_list)]
+    if not all(path.is_file() for path in files):
+        load_source(name, root, train=train)  # raises the FileNotFoundError saying where
     parts = []
-    for file_name, _checksum in entries:
-        batch = root / cifar.base_folder / file_name
-        if not batch.is_file():
-            raise missing()
-        with open(batch, "rb") as fh:
-            entry = pickle.load(fh, encoding="latin1")
+    for path in files:
+        entry = _unpickle(path)
         values = entry.get("labels", entry.get("fine_labels"))
         if values is None:
-            raise CommandError(f"{batch} has neither 'labels' nor 'fine_labels'.")
+            raise CommandError(f"{path} has neither 'labels' nor 'fine_labels'.")
         parts.append(np.asarray(values, dtype=np.int64))
-    return np.concatenate(parts)
+    meta = folder / cifar.meta["filename"]
+    names = _unpickle(meta).get(cifar.meta["key"]) if meta.is_file() else None
+    return np.concatenate(parts), None if names is None else [str(c) for c in names]
+
+
+def _unpickle(path: Path) -> Any:
+    with open(path, "rb") as fh:
+        return pickle.load(fh, encoding="latin1")
 
 
 # ---------------------------------------------------------------------------------------- main
 def run(args: argparse.Namespace) -> int:
-    from .._describe import describe
+    from .. import describe
 
+    if args.webdataset is None and (args.path is None) == (args.dataset is None):
+        raise CommandError("pass either a label file PATH or --dataset NAME --root DIR.")
+    plot = None if args.plot is None else check_file(args.plot, "--plot")
+    names: list[str] | None = None
     if args.webdataset is not None:
         from ..streams._count import webdataset_labels_for_cli
 
-        others = {"PATH": args.path, "--dataset": args.dataset, "--labels": args.labels}
+        others = {
+            "PATH": args.path,
+            "--dataset": args.dataset,
+            "--labels": args.labels,
+            "--split": args.split,
+        }
         labels, source = webdataset_labels_for_cli(args.webdataset, args.key, others=others)
-        names = None
-    elif (args.path is None) == (args.dataset is None):
-        raise CommandError("pass either a label file PATH or --dataset NAME --root DIR.")
+        class_names = None
     elif args.dataset is not None:
-        if args.root is None:
-            raise CommandError(f"--dataset {args.dataset} needs --root DIR (the data root).")
-        if not args.root.is_dir():
-            raise CommandError(f"--root {str(args.root)!r} is not a directory.")
+        check_root(args.root, args.dataset)
         if args.labels is not None or args.key is not None:
             raise CommandError("--labels and --key apply to label files, not to --dataset.")
-        labels = read_dataset_labels(args.dataset, args.root, train=args.split == "train")
-        names = None
-        source = f"{args.dataset} ({args.split})"
+        check_split(args.dataset, args.split)
+        split = args.split or "train"
+        labels, class_names = read_dataset_labels(args.dataset, args.root, train=split == "train")
+        source = str(args.root) if args.dataset == "imagefolder" else f"{args.dataset} ({split})"
     else:
+        if args.split is not None:
+            raise CommandError("--split applies to --dataset, not to a label file.")
         labels, names = load_label_file(args.path, columns=args.labels, key=args.key)
+        class_names = None
         source = str(args.path)
     try:
         report = describe(labels)
@@ -300,15 +326,17 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(f"{source}: {str(exc).splitlines()[0]}{hint}") from exc
     if names is not None and report.kind == "multilabel":
         report = dataclasses.replace(report, classes=names)
+    if class_names is not None:
+        report = dataclasses.replace(report, names=[class_names[i] for i in report.classes])
     if args.json:
         print(json.dumps({"source": source, **report.to_dict()}, indent=2))
     else:
         print(f"source: {source}")
         print(report)
-    if args.plot is not None:
-        _write_plot(report, args.plot)
+    if plot is not None:
+        _write_plot(report, plot)
         if not args.json:
-            print(f"plot written to {args.plot}")
+            print(f"plot written to {plot}")
     return 0
 
 
@@ -327,4 +355,6 @@ def _write_plot(report: Any, path: Path) -> None:
         raise CommandError(f"--plot {path}: {str(exc).splitlines()[0]}") from exc
     finally:
         plt.close(fig)
-    path.write_bytes(buffer.getvalue())
+    with writing(path, "--plot", within=path.parent):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(buffer.getvalue())

@@ -1,4 +1,4 @@
-"""``balancers split``: build a long-tailed split of a torchvision dataset and save its manifest."""
+"""``balancers split``: build a long-tailed split of a dataset and save its manifest."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from . import CommandError
+from ._inputs import DATASET_HELP, DATASETS, load_dataset
+from ._output import check_file, is_folder_argument, writing
 
 __all__ = ["register"]
-
-_DATASETS = ("cifar10", "cifar100", "mnist", "fashionmnist")
 
 
 def _test_per_class(text: str) -> int | str | None:
@@ -30,16 +30,19 @@ def _test_per_class(text: str) -> int | str | None:
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "split",
-        help="make a long-tailed train/val/test split of CIFAR-10/100, MNIST or Fashion-MNIST",
+        help="make a long-tailed train/val/test split of a torchvision dataset or an ImageFolder",
         description="Make a long-tailed training set (exp, step or linear profile) with balanced "
         "validation and test sets, print the class counts and write a JSON manifest that "
-        "LongTailSplit.load(path, train, test) applies again.",
+        "LongTailSplit.load(path, train, test) applies again (and 'balancers materialize "
+        "--manifest' reads). An ImageFolder is one set of images: its split has a train and "
+        "(with --val-per-class) a balanced val part drawn from the images train did not keep.",
     )
-    parser.add_argument("dataset", choices=_DATASETS, help="the dataset")
+    parser.add_argument("dataset", choices=DATASETS, help=DATASET_HELP)
     parser.add_argument(
         "--root",
         default="datasets",
-        help="data root holding the torchvision files (default: ./datasets)",
+        help="data root holding the torchvision files, or the ImageFolder tree "
+        "(default: ./datasets)",
     )
     parser.add_argument(
         "--ratio", type=float, default=100.0, help="imbalance ratio n_max/n_min (default: 100)"
@@ -78,18 +81,12 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--out",
-        type=Path,
+        type=str,  # not Path, which drops the trailing slash that makes a folder
         default=None,
-        help="manifest path (.json); a directory gets the standard name "
-        "<dataset>-lt-<profile><ratio>-seed<seed>.json",
+        help="manifest path (.json); a folder (an existing one, or a path ending with /, created "
+        "if missing) gets the standard name <dataset>-lt-<profile><ratio>-seed<seed>.json",
     )
     parser.set_defaults(func=run)
-
-
-def manifest_name(dataset: str, profile: str, ratio: float, seed: int, selection: str) -> str:
-    """The standard manifest file name, e.g. ``cifar10-lt-exp100-seed0.json``."""
-    suffix = "" if selection == "random" else f"-{selection}"
-    return f"{dataset}-lt-{profile}{ratio:g}-seed{seed}{suffix}.json"
 
 
 #: the library's argument names as the command line spells them, for error messages
@@ -123,18 +120,33 @@ def format_table(split: Any, class_names: list[str] | None) -> str:
     return "\n".join(lines)
 
 
+def _manifest_path(args: argparse.Namespace) -> Path | None:
+    """Where the manifest goes (checked before any work), or None without ``--out``."""
+    from ..datasets import LongTailSplit
+
+    if args.out is None:
+        return None
+    out = Path(args.out)
+    if is_folder_argument(args.out):
+        name = LongTailSplit.file_name(
+            args.dataset, args.profile, args.ratio, args.seed, args.selection
+        )
+        out = out / name
+    check_file(out, "--out")
+    return out
+
+
 def run(args: argparse.Namespace) -> int:
     from ..datasets import long_tail_split
-    from ..datasets._vision import load_source
 
+    if args.download and args.dataset == "imagefolder":
+        raise CommandError("--download applies to torchvision datasets, not to an ImageFolder.")
+    out = _manifest_path(args)
     root = Path(args.root)
-    if not root.is_dir():
-        raise CommandError(
-            f"--root {str(root)!r} is not a directory: pass the folder that holds the "
-            f"{args.dataset} files (see datasets/README.md)."
-        )
-    train = load_source(args.dataset, root, train=True, download=args.download)
-    test = load_source(args.dataset, root, train=False, download=args.download)
+    train = load_dataset(args.dataset, root, train=True, download=args.download)
+    test = None
+    if args.dataset != "imagefolder":
+        test = load_dataset(args.dataset, root, train=False, download=args.download)
     try:
         split = long_tail_split(
             train,
@@ -159,12 +171,8 @@ def run(args: argparse.Namespace) -> int:
         f"n_max={p['n_max']} seed={p['seed']} selection={p['selection']}"
     )
     print(format_table(split, list(getattr(train, "classes", [])) or None))
-    if args.out is not None:
-        out = args.out
-        if out.is_dir():
-            out = out / manifest_name(
-                args.dataset, p["profile"], p["imbalance_ratio"], p["seed"], p["selection"]
-            )
-        written = split.save(out)
+    if out is not None:
+        with writing(out, "--out", within=out.parent):
+            written = split.save(out)
         print(f"manifest written to {written}")
     return 0

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any
 
 from . import CommandError
+from ._inputs import DATASET_HELP, DATASETS, check_split, load_dataset, load_manifest_part
+from ._output import check_folder, writing
 
 __all__ = ["register"]
 
-_DATASETS = ("mnist", "fashionmnist", "cifar10", "cifar100", "imagefolder")
 _STRATEGIES = ("auto", "minority", "not minority", "not majority", "all", "none")
 
 
@@ -26,9 +26,9 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--dataset",
-        choices=_DATASETS,
+        choices=DATASETS,
         required=True,
-        help="a torchvision dataset under --root, or an ImageFolder tree at --root",
+        help=DATASET_HELP,
     )
     parser.add_argument(
         "--root", type=Path, required=True, help="data root (torchvision files or class folders)"
@@ -36,7 +36,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--split",
         choices=("train", "test"),
-        default="train",
+        default=None,
         help="which part of a torchvision dataset to read (default: train)",
     )
     parser.add_argument(
@@ -48,7 +48,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--part",
         choices=("train", "val", "test"),
-        default="train",
+        default=None,
         help="with --manifest: which part of the split (default: train)",
     )
     parser.add_argument("--out", type=Path, required=True, help="output folder")
@@ -78,31 +78,17 @@ def register(subparsers: Any) -> None:
 
 
 def _load_dataset(args: argparse.Namespace) -> Any:
-    root: Path = args.root
-    if not root.is_dir():
-        raise CommandError(f"--root {str(root)!r} is not a directory.")
-    if args.dataset == "imagefolder":
-        from torchvision.datasets import ImageFolder
-
-        return ImageFolder(str(root))
-    from ..datasets._vision import load_source
-
-    if args.manifest is None:
-        return load_source(args.dataset, root, train=args.split == "train")
-    from ..datasets import LongTailSplit
-
-    try:
-        recorded = json.loads(Path(args.manifest).read_text())
-    except (OSError, ValueError) as exc:
-        raise CommandError(f"--manifest {str(args.manifest)!r} cannot be read: {exc}") from exc
-    has_test = isinstance(recorded, dict) and (recorded.get("source") or {}).get("test")
-    train = load_source(args.dataset, root, train=True)
-    test = load_source(args.dataset, root, train=False) if has_test else None
-    split = LongTailSplit.load(args.manifest, train, test)
-    part = getattr(split, args.part)
-    if part is None:
-        raise CommandError(f"--manifest {str(args.manifest)!r} has no {args.part} part.")
-    return part
+    if args.manifest is not None:
+        if args.split is not None:
+            raise CommandError(
+                "--split and --manifest exclude each other: the manifest names its parts; "
+                "choose one with --part."
+            )
+        return load_manifest_part(args.dataset, args.root, args.manifest, args.part or "train")
+    if args.part is not None:
+        raise CommandError("--part applies with --manifest (a part of a long-tail split).")
+    check_split(args.dataset, args.split)
+    return load_dataset(args.dataset, args.root, train=args.split != "test")
 
 
 def _pipeline(args: argparse.Namespace) -> Any:
@@ -117,35 +103,35 @@ def _pipeline(args: argparse.Namespace) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     from ..augment import materialize, oversample_with_augmentation
-    from ..augment._pipelines import describe_transform
 
     if args.num_workers < 0:
         raise CommandError(f"--num-workers should be >= 0, but got {args.num_workers}.")
     if args.seed < 0:
         raise CommandError(f"--seed should be >= 0, but got {args.seed}.")
+    check_folder(args.out, "--out")
     transform = _pipeline(args)
     dataset = _load_dataset(args)
     progress = not args.no_progress
-    if args.strategy == "none":
-        result = materialize(
-            dataset,
-            args.out,
-            transform=transform,
-            seed=args.seed,
-            progress=progress,
-            num_workers=args.num_workers,
-        )
-    else:
-        source = oversample_with_augmentation(
-            dataset,
-            transform,
-            args.strategy,
-            seed=args.seed,
-            augment="none" if transform is None else "repeats",
-        )
-        result = materialize(source, args.out, progress=progress, num_workers=args.num_workers)
-    described = describe_transform(transform)
-    pipeline = "none" if described is None else args.augment
+    with writing(args.out, "--out"):
+        if args.strategy == "none":
+            result = materialize(
+                dataset,
+                args.out,
+                transform=transform,
+                seed=args.seed,
+                progress=progress,
+                num_workers=args.num_workers,
+            )
+        else:
+            source = oversample_with_augmentation(
+                dataset,
+                transform,
+                args.strategy,
+                seed=args.seed,
+                augment="none" if transform is None else "repeats",
+            )
+            result = materialize(source, args.out, progress=progress, num_workers=args.num_workers)
+    pipeline = "none" if transform is None else args.augment
     print(
         f"{result.total} files in {result.root} ({result.augmented} augmented, "
         f"{result.written} written now, {result.total - result.written} already there); "
