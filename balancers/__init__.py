@@ -21,12 +21,18 @@ if TYPE_CHECKING:
     from ._describe import ImbalanceReport as ImbalanceReport
     from ._describe import describe as describe
     from ._labels import get_labels as get_labels
+    from ._regression import TargetReport as TargetReport
+    from ._regression import describe_targets as describe_targets
+    from ._regression import regression_weights as regression_weights
     from ._weights import class_weights as class_weights
     from ._weights import pos_weight as pos_weight
     from ._weights import sample_weights as sample_weights
+    from .model_selection import IterativeStratifiedGroupKFold as IterativeStratifiedGroupKFold
     from .model_selection import IterativeStratifiedKFold as IterativeStratifiedKFold
+    from .model_selection import bin_continuous as bin_continuous
     from .model_selection import iterative_train_test_split as iterative_train_test_split
     from .model_selection import stratification_report as stratification_report
+    from .model_selection import stratification_targets as stratification_targets
     from .resample import lp_ros as lp_ros
     from .resample import lp_rus as lp_rus
     from .resample import ml_ros as ml_ros
@@ -43,6 +49,7 @@ if TYPE_CHECKING:
     from .samplers import ResampledSampler as ResampledSampler
     from .samplers import WeightedSampler as WeightedSampler
     from .samplers import weighted_random_sampler as weighted_random_sampler
+    from .segmentation import RareClassSampler as RareClassSampler
 
 __version__ = "0.2.0"
 
@@ -54,13 +61,18 @@ _SOURCES: dict[str, str] = {
     "EpochSampler": ".samplers",
     "ImbalanceReport": "._describe",
     "IndexBatchSampler": ".samplers",
+    "IterativeStratifiedGroupKFold": ".model_selection",
     "IterativeStratifiedKFold": ".model_selection",
     "ProgressivelyBalancedSampler": ".samplers",
+    "RareClassSampler": ".segmentation",
     "RepeatFactorSampler": ".samplers",
     "ResampledSampler": ".samplers",
+    "TargetReport": "._regression",
     "WeightedSampler": ".samplers",
+    "bin_continuous": ".model_selection",
     "class_weights": "._weights",
     "describe": "._describe",
+    "describe_targets": "._regression",
     "get_labels": "._labels",
     "iterative_train_test_split": ".model_selection",
     "losses": ".",
@@ -72,8 +84,10 @@ _SOURCES: dict[str, str] = {
     "pos_weight": "._weights",
     "random_oversample": ".resample",
     "random_undersample": ".resample",
+    "regression_weights": "._regression",
     "sample_weights": "._weights",
     "stratification_report": ".model_selection",
+    "stratification_targets": ".model_selection",
     "weighted_random_sampler": ".samplers",
 }
 
@@ -84,14 +98,19 @@ __all__ = [
     "EpochSampler",
     "ImbalanceReport",
     "IndexBatchSampler",
+    "IterativeStratifiedGroupKFold",
     "IterativeStratifiedKFold",
     "ProgressivelyBalancedSampler",
+    "RareClassSampler",
     "RepeatFactorSampler",
     "ResampledSampler",
+    "TargetReport",
     "WeightedSampler",
     "__version__",
+    "bin_continuous",
     "class_weights",
     "describe",
+    "describe_targets",
     "get_labels",
     "iterative_train_test_split",
     "lp_ros",
@@ -101,8 +120,10 @@ __all__ = [
     "pos_weight",
     "random_oversample",
     "random_undersample",
+    "regression_weights",
     "sample_weights",
     "stratification_report",
+    "stratification_targets",
     "weighted_random_sampler",
 ]
 

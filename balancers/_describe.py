@@ -6,8 +6,11 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from ._labels import check_labels
 from ._measures import multilabel_measures
+from .detection._coco import coco_source
 
 __all__ = ["ImbalanceReport", "describe"]
 
@@ -38,6 +41,10 @@ class ImbalanceReport:
             for a label without positives), ``mean_ir``, ``max_ir``, ``cvir``, ``scumble``,
             ``cardinality``, ``density``, ``n_labelsets`` (distinct labelsets) and
             ``n_empty_rows`` (rows with no label). Each is also an attribute of the report.
+            COCO annotations (:class:`~balancers.detection.CocoLabels`) add ``instances``
+            (instances per category; ``counts`` are then images per category),
+            ``n_instances`` and ``n_crowd``; ``classes`` are the category ids and ``names``
+            the category names.
     """
 
     kind: str
@@ -99,6 +106,13 @@ class ImbalanceReport:
         return int(self._measure("n_empty_rows"))
 
     @property
+    def instances(self) -> list[int]:
+        """Instances per category (COCO annotations only; ``counts`` are images)."""
+        if "instances" not in self.measures:
+            raise AttributeError("`instances` is only defined for COCO detection annotations.")
+        return list(self.measures["instances"])
+
+    @property
     def shares(self) -> list[float]:
         """Each class's count divided by the number of samples."""
         return [c / self.n_samples for c in self.counts]
@@ -133,7 +147,9 @@ class ImbalanceReport:
         multilabel = self.kind == "multilabel"
         head = "label" if multilabel else "class"
         named = self.names is not None
-        columns = [head, *(["name"] if named else []), "count", "share"]
+        detection = "instances" in self.measures
+        columns = [head, *(["name"] if named else []), "images" if detection else "count"]
+        columns += ["share", *(["instances"] if detection else [])]
         columns += ["IRLbl"] if multilabel else []
         rows = [
             [str(c), str(n), f"{s:.2%}"]
@@ -142,6 +158,9 @@ class ImbalanceReport:
         if self.names is not None:
             for row, name in zip(rows, self.names, strict=True):
                 row.insert(1, str(name))
+        if detection:
+            for row, k in zip(rows, self.measures["instances"], strict=True):
+                row.append(str(k))
         if multilabel:
             for row, ir in zip(rows, self.measures["irlbl"], strict=True):
                 row.append(_format_ir(ir))
@@ -171,6 +190,11 @@ class ImbalanceReport:
                 ("density", f"{m['density']:.4f}"),
                 ("distinct labelsets", str(m["n_labelsets"])),
                 ("rows with no label", str(m["n_empty_rows"])),
+            ]
+        if detection:
+            summary += [
+                ("instances", str(self.measures["n_instances"])),
+                ("crowd annotations left out", str(self.measures["n_crowd"])),
             ]
         key_width = max(len(k) for k, _ in summary)
         lines += [f"{k + ':':<{key_width + 1}} {v}" for k, v in summary]
@@ -225,6 +249,11 @@ def describe(labels: Any) -> ImbalanceReport:
     the mean over rows of ``1 - geometric mean / arithmetic mean`` of the row's IRLbl) [2], label
     cardinality and density, the number of distinct labelsets and of rows with no label.
 
+    COCO detection annotations (a :class:`~balancers.detection.CocoLabels`, an annotation file
+    path or dict, a pycocotools ``COCO`` object or torchvision's ``CocoDetection``) are described
+    as multilabel labels (images per category, the measures above over images) with the
+    instances per category added; ``classes`` are the category ids, ``names`` their names.
+
     Guarantees:
         * labels without positives get ``IRLbl = inf`` and are left out of MeanIR, MaxIR, CVIR;
         * rows with fewer than two labels (including rows with none) have SCUMBLE 0;
@@ -259,7 +288,8 @@ def describe(labels: Any) -> ImbalanceReport:
         >>> describe(pets).names
         ['cat', 'dog']
     """
-    info = check_labels(labels)
+    coco = coco_source(labels)
+    info = check_labels(labels if coco is None else coco.presence)
     counts = info.counts
     positive = counts[counts > 0]
     ratio = float(positive.max() / positive.min()) if positive.size else float("inf")
@@ -278,14 +308,22 @@ def describe(labels: Any) -> ImbalanceReport:
             "n_labelsets": m.n_labelsets,
             "n_empty_rows": m.n_empty_rows,
         }
+    classes = info.classes.tolist()
+    names = _class_names(labels, classes)
+    if coco is not None:
+        instances = np.asarray(coco.counts.sum(axis=0)).reshape(-1)
+        measures["instances"] = [int(k) for k in instances]
+        measures["n_instances"] = int(instances.sum())
+        measures["n_crowd"] = coco.n_crowd
+        classes, names = coco.category_ids.tolist(), list(coco.category_names)
     return ImbalanceReport(
         kind=info.kind,
         n_samples=info.n_samples,
-        classes=info.classes.tolist(),
+        classes=classes,
         counts=[int(c) for c in counts],
         imbalance_ratio=ratio,
         measures=measures,
-        names=_class_names(labels, info.classes.tolist()),
+        names=names,
     )
 
 

@@ -11,7 +11,6 @@ Accepted label forms (see the API contract, section 0):
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -23,7 +22,10 @@ import scipy.sparse as sp
 import torch
 from torch.utils.data import ConcatDataset, Dataset, Subset, TensorDataset
 
+from ._label_values import check_class_values, missing_error
+from ._tables import is_table, table_labels
 from ._validation import describe_value, tensor_to_numpy
+from .detection._coco import coco_source
 
 __all__ = ["Labels", "check_labels", "get_labels"]
 
@@ -48,78 +50,10 @@ def _to_numpy(value: Any, name: str = "labels") -> Any:
     return tensor_to_numpy(value, name)
 
 
-#: how many positions an error about missing labels shows
-_SHOWN = 5
-
-
-def _is_missing(value: Any) -> bool:
-    """None, a float NaN or pandas' ``NA``: a label that is not there."""
-    if value is None or type(value).__name__ == "NAType":
-        return True
-    return isinstance(value, numbers.Real) and value != value  # NaN is the only x != x
-
-
-def _kind(kind_of: type) -> str:
-    """The class-id kind of a Python type: values of two kinds must not be merged."""
-    if issubclass(kind_of, bool | np.bool_):
-        return "bool"
-    if issubclass(kind_of, numbers.Real):
-        return "number"
-    if issubclass(kind_of, str):
-        return "str"
-    if issubclass(kind_of, bytes):
-        return "bytes"
-    if kind_of is type(None) or kind_of.__name__ == "NAType":
-        return "missing"
-    if issubclass(kind_of, list | tuple | np.ndarray | torch.Tensor):
-        return "row"
-    return "other"
-
-
-def _missing_error(positions: Sequence[int], n: int, name: str) -> ValueError:
-    shown = ", ".join(str(i) for i in positions[:_SHOWN]) + (
-        ", ..." if len(positions) > _SHOWN else ""
-    )
-    return ValueError(
-        f"`{name}` should have a class for every sample, but {len(positions)} of {n} labels "
-        f"are missing (None or NaN), at positions [{shown}]. Drop those samples or give them "
-        "a class of their own."
-    )
-
-
-def _check_class_values(values: Sequence[Any], name: str) -> None:
-    """Reject missing labels and class ids of mixed types before numpy merges them.
-
-    ``np.asarray([1, "1"])`` silently makes both the string ``"1"``; a NaN among strings becomes
-    the class ``"nan"``. Scalars of one kind (numbers, booleans, strings, bytes) pass; the kinds
-    are decided per type, so a long list of one type costs one pass of ``type()``.
-
-    Raises:
-        ValueError: missing labels (None, NaN, pandas NA), with their count and first positions.
-        TypeError: class ids of more than one kind.
-    """
-    kinds = {_kind(t) for t in set(map(type, values))}
-    if "row" in kinds or (len(kinds - {"other"}) <= 1 and "missing" not in kinds):
-        return  # one kind (a float NaN is found by the float path), or rows of a 2-D array
-    missing = [i for i, v in enumerate(values) if _is_missing(v)]
-    if missing:
-        raise _missing_error(missing, len(values), name)
-    first: dict[str, int] = {}
-    for i, v in enumerate(values):
-        first.setdefault(_kind(type(v)), i)
-    first.pop("other", None)
-    examples = ", ".join(f"{name}[{i}]={values[i]!r}" for i in sorted(first.values()))
-    raise TypeError(
-        f"`{name}` should hold class ids of one type (integers or strings), but got "
-        f"{' and '.join(sorted(first))} class ids mixed ({examples}). Convert them to one "
-        "type first, e.g. [str(y) for y in labels]."
-    )
-
-
 def _label_array(values: Any, name: str = "labels") -> npt.NDArray[Any]:
     """``np.asarray(values)`` after :func:`_check_class_values` for a 1-D Python sequence."""
     if isinstance(values, Sequence) and not isinstance(values, str | bytes) and len(values):
-        _check_class_values(values, name)
+        check_class_values(values, name)
     return np.asarray(values)
 
 
@@ -183,17 +117,26 @@ def _attribute_labels(dataset: Any) -> Any | None:
     return None
 
 
-def get_labels(dataset: Any, *, progress: bool = True) -> LabelArray:
+def get_labels(dataset: Any, *, column: Any = None, progress: bool = True) -> LabelArray:
     """Read the labels of a dataset without decoding its samples where possible.
 
-    Sources, in order: ``.targets``, ``.labels`` (also ``._labels`` and ``.y``), ``.samples`` /
-    ``.imgs`` (``ImageFolder``), the second tensor of a ``TensorDataset``; ``Subset`` and
-    ``ConcatDataset`` are followed recursively. Only when none of these exists are samples read,
-    as ``dataset[i][1]``, with a progress bar. ``target_transform`` is not applied: samplers see
-    the raw class ids.
+    Sources, in order: COCO annotations (torchvision ``CocoDetection``: the image x category
+    presence matrix of :func:`balancers.detection.coco_labels`, rows in ``dataset.ids`` order,
+    without opening an image), ``.targets``, ``.labels`` (also ``._labels`` and ``.y``),
+    ``.samples`` / ``.imgs`` (``ImageFolder``), the second tensor of a ``TensorDataset``;
+    ``Subset`` and ``ConcatDataset`` are followed recursively. Only when none of these exists
+    are samples read, as ``dataset[i][1]``, with a progress bar. ``target_transform`` is not
+    applied: samplers see the raw class ids.
+
+    pandas/polars ``Series`` and ``DataFrame``, pyarrow arrays and tables, and Hugging Face
+    ``datasets.Dataset`` are read through Arrow in one vectorized pass (see
+    ``balancers._tables``): no row is iterated and no other column is decoded.
 
     Args:
         dataset: a map-style dataset, or labels already (returned as an array unchanged).
+        column: the label column of a data frame, Arrow table or Hugging Face ``Dataset``
+            (default: its column named ``label`` or ``labels``); a list of names reads 0/1
+            columns as a multilabel matrix.
         progress: show a tqdm bar when samples have to be read one by one.
 
     Returns:
@@ -210,6 +153,8 @@ def get_labels(dataset: Any, *, progress: bool = True) -> LabelArray:
         >>> get_labels(Subset(ds, [0, 3])).tolist()
         [3, 7]
     """
+    if column is not None or is_table(dataset):
+        return table_labels(dataset, column)
     if isinstance(dataset, Subset):
         inner = get_labels(dataset.dataset, progress=progress)
         return inner[_subset_indices(dataset.indices, inner.shape[0])]
@@ -225,6 +170,9 @@ def get_labels(dataset: Any, *, progress: bool = True) -> LabelArray:
             f"`dataset` should be a torch Dataset or labels ({_FORMS}), but got "
             f"{describe_value(dataset)} of type {type(dataset).__name__}."
         )
+    coco = coco_source(dataset) if isinstance(dataset, Dataset) else None
+    if coco is not None:
+        return coco.presence
     if not isinstance(dataset, Dataset):
         # Already labels (list, numpy array, tensor, ...).
         value = _to_numpy(dataset)
@@ -379,7 +327,7 @@ def _multiclass(arr: npt.NDArray[Any], name: str) -> Labels:
         arr = arr.astype(np.float64, copy=False)
         nan = np.isnan(arr)
         if nan.any():
-            raise _missing_error(np.flatnonzero(nan).tolist(), arr.shape[0], name)
+            raise missing_error(np.flatnonzero(nan).tolist(), arr.shape[0], name)
         bad = ~np.isfinite(arr) | (arr != np.round(arr)) | (np.abs(arr) > _EXACT_FLOAT_INT)
         if bad.any():
             first = int(np.flatnonzero(bad)[0])
@@ -486,7 +434,10 @@ def check_labels(labels: Any, name: str = "labels", *, progress: bool = True) ->
     """
     if isinstance(labels, Labels):
         return labels
-    if isinstance(labels, Dataset):
+    coco = coco_source(labels)  # CocoLabels, COCO json path or dict, COCO, CocoDetection
+    if coco is not None:
+        labels = coco.presence
+    if isinstance(labels, Dataset) or is_table(labels):
         labels = get_labels(labels, progress=progress)
     labels = _to_numpy(labels, name)
     if isinstance(labels, str | bytes) or labels is None or isinstance(labels, dict | set):
@@ -501,7 +452,7 @@ def check_labels(labels: Any, name: str = "labels", *, progress: bool = True) ->
             raise ValueError(f"`{name}` should not be empty, but got 0 samples.")
         return _multilabel(labels, name)
     if isinstance(labels, Sequence) and not isinstance(labels, str | bytes) and len(labels):
-        _check_class_values(labels, name)
+        check_class_values(labels, name)
     try:
         arr = np.asarray(labels)
     except ValueError as exc:

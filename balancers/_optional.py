@@ -7,7 +7,13 @@ from types import ModuleType
 
 __all__ = ["import_optional"]
 
-_PACKAGES = {"augment": "albumentations", "plot": "matplotlib", "multilearn": "scikit-multilearn"}
+_PACKAGES = {
+    "augment": "albumentations",
+    "plot": "matplotlib",
+    "multilearn": "scikit-multilearn",
+    "tables": "pyarrow",
+    "hf": "datasets",
+}
 
 
 def import_optional(module: str, *, extra: str) -> ModuleType:

@@ -14,7 +14,7 @@ from ._validation import check_bool, check_choice, check_real
 
 __all__ = ["class_weights", "pos_weight", "sample_weights"]
 
-Scheme = Literal["inverse", "sqrt", "effective", "balanced"]
+Scheme = Literal["inverse", "sqrt", "effective", "balanced", "median_frequency", "enet"]
 SCHEMES: tuple[str, ...] = ("inverse", "sqrt", "effective", "balanced")
 REDUCTIONS: tuple[str, ...] = ("max", "mean", "sum")
 
@@ -66,8 +66,8 @@ def _warn_if_effective_is_flat(
     )
 
 
-def _check_scheme(scheme: Any, beta: Any) -> tuple[str, float]:
-    scheme = check_choice(scheme, "scheme", SCHEMES)
+def _check_scheme(scheme: Any, beta: Any, extra: tuple[str, ...] = ()) -> tuple[str, float]:
+    scheme = check_choice(scheme, "scheme", SCHEMES + extra)
     beta_f = check_real(beta, "beta", low=0.0, high=1.0, high_inclusive=False)
     assert beta_f is not None
     return scheme, beta_f
@@ -101,11 +101,22 @@ def class_weights(
       samples (Cui et al., "Class-Balanced Loss Based on Effective Number of Samples", CVPR 2019);
     * ``"balanced"``: :math:`N / (C n_c)` (scikit-learn's ``class_weight="balanced"``).
 
+    Segmentation schemes, for which ``labels`` is the image x class pixel-count matrix of
+    :func:`balancers.segmentation.pixel_class_counts`:
+
+    * ``"median_frequency"``: :math:`\\mathrm{median}(f) / f_c`, with :math:`f_c` the pixels of
+      class :math:`c` over the pixels of the images where it is present (Eigen and Fergus,
+      "Predicting Depth, Surface Normals and Semantic Labels with a Common Multi-Scale
+      Convolutional Architecture", ICCV 2015);
+    * ``"enet"``: :math:`1 / \\ln(1.02 + p_c)`, with :math:`p_c` the share of all pixels that
+      belong to :math:`c` (Paszke et al., "ENet", 2016).
+
     For multilabel labels, :math:`n_c` is the number of positives of label :math:`c`.
 
     Args:
         labels: labels in any accepted form (see :func:`balancers.get_labels`).
-        scheme: one of ``"inverse"``, ``"sqrt"``, ``"effective"``, ``"balanced"``.
+        scheme: one of ``"inverse"``, ``"sqrt"``, ``"effective"``, ``"balanced"``, or for pixel
+            counts ``"median_frequency"``, ``"enet"``.
         beta: the effective-number hyper-parameter, in ``[0, 1)``.
         normalize: rescale so that the weights sum to the number of classes.
 
@@ -122,11 +133,16 @@ def class_weights(
         >>> class_weights([0, 0, 0, 1]).sum().item()
         2.0
     """
-    scheme_name, beta_f = _check_scheme(scheme, beta)
+    from .segmentation._weights import PIXEL_SCHEMES, pixel_weights
+
+    scheme_name, beta_f = _check_scheme(scheme, beta, extra=PIXEL_SCHEMES)
     normalize = check_bool(normalize, "normalize")
-    info = check_labels(labels)
-    _zero_count_error(info, info.counts)
-    w = _scheme_weights(info.counts, scheme_name, beta_f, info.n_samples)
+    if scheme_name in PIXEL_SCHEMES:
+        w = pixel_weights(labels, scheme_name)
+    else:
+        info = check_labels(labels)
+        _zero_count_error(info, info.counts)
+        w = _scheme_weights(info.counts, scheme_name, beta_f, info.n_samples)
     if normalize:
         w = w * (w.shape[0] / w.sum())
     return torch.as_tensor(w, dtype=torch.float32)

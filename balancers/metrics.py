@@ -26,14 +26,25 @@ from sklearn.metrics import (
 
 from ._labels import Labels, check_labels
 from ._optional import import_optional
+from ._regression import (
+    REGIONS,
+    bin_index,
+    check_bins,
+    check_targets,
+    check_thresholds,
+    histogram,
+    shot_regions,
+)
 from ._validation import check_choice, check_real, describe_value
 
 __all__ = [
     "ClassificationReport",
     "MultilabelReport",
+    "RegressionReport",
     "classification_report",
     "multilabel_report",
     "plot_confusion_matrix",
+    "regression_report",
 ]
 
 
@@ -670,4 +681,142 @@ def multilabel_report(
         subset_accuracy=float(accuracy_score(truth, pred)),
         hamming_loss=float(hamming_loss(truth, pred)),
         n_samples=int(truth.shape[0]),
+    )
+
+
+def _errors(abs_err: npt.NDArray[np.float64]) -> dict[str, float | int | None]:
+    """MAE, MSE and geometric-mean absolute error (0 when any error is exactly 0)."""
+    if abs_err.shape[0] == 0:
+        return {"n": 0, "mae": None, "mse": None, "gmean": None}
+    with np.errstate(divide="ignore"):
+        gmean = float(np.exp(np.log(abs_err).mean()))
+    return {
+        "n": int(abs_err.shape[0]),
+        "mae": float(abs_err.mean()),
+        "mse": float((abs_err**2).mean()),
+        "gmean": gmean,
+    }
+
+
+@dataclass(frozen=True)
+class RegressionReport:
+    """Errors of a regressor, overall and per many/medium/few-shot region (Yang et al. 2021).
+
+    Attributes:
+        n_samples: evaluated samples.
+        mae: mean absolute error; ``mse``: mean squared error; ``gmean``: geometric mean of the
+            absolute errors (0 when one error is exactly 0).
+        regions: with ``train_targets``: ``{"many"|"medium"|"few": {"n", "mae", "mse",
+            "gmean"}}``, the test samples whose target falls in a training bin with more than
+            ``many``, between ``few`` and ``many``, or fewer than ``few`` training targets
+            (None values for an empty region); empty without ``train_targets``.
+        bins, many, few: the number of bins of the training targets and the region
+            thresholds.
+    """
+
+    n_samples: int
+    mae: float
+    mse: float
+    gmean: float
+    regions: dict[str, dict[str, float | int | None]]
+    bins: int = 100
+    many: int = 100
+    few: int = 20
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serialisable dict of every number in the report."""
+        return {
+            "n_samples": self.n_samples,
+            "mae": self.mae,
+            "mse": self.mse,
+            "gmean": self.gmean,
+            "regions": {name: dict(values) for name, values in self.regions.items()},
+            "bins": self.bins,
+            "many": self.many,
+            "few": self.few,
+        }
+
+    def __str__(self) -> str:
+        rows = [["all", str(self.n_samples), _fmt(self.mae), _fmt(self.mse), _fmt(self.gmean)]]
+        for name, v in self.regions.items():
+            rows.append(
+                [
+                    f"{name}-shot",
+                    str(v["n"]),
+                    *(_fmt(v[m]) for m in ("mae", "mse", "gmean")),
+                ]
+            )
+        return "\n".join(_table(["region", "n", "MAE", "MSE", "GM"], rows))
+
+
+def regression_report(
+    y_true: Any,
+    y_pred: Any,
+    *,
+    train_targets: Any = None,
+    bins: int | npt.ArrayLike = 100,
+    many: int = 100,
+    few: int = 20,
+) -> RegressionReport:
+    """MAE, MSE and geometric-mean error, overall and per shot region of the training targets.
+
+    The regions follow Yang et al. (2021): the training targets are cut into ``bins``
+    equal-width bins over their range; a test sample is many-shot when its target's bin holds
+    more than ``many`` training targets, few-shot when it holds fewer than ``few`` (empty bins
+    included), medium-shot otherwise. Test targets outside the training range count in the
+    nearest end bin.
+
+    Args:
+        y_true: true targets (1-D, finite).
+        y_pred: predictions, one per target (1-D, finite).
+        train_targets: the training targets that define the regions, or None for the overall
+            figures only.
+        bins: number of equal-width bins over the training targets' range, or increasing bin
+            edges.
+        many: a bin with more training targets than this is many-shot.
+        few: a bin with fewer training targets than this is few-shot.
+
+    Returns:
+        A :class:`RegressionReport`; ``str(report)`` is a table.
+
+    Raises:
+        TypeError: non-numeric targets or arguments of the wrong type.
+        ValueError: empty, non-1-D or non-finite targets, ``y_true`` and ``y_pred`` of different
+            lengths, ``bins < 1`` or ``few > many``.
+
+    Example:
+        >>> train = [1.0] * 150 + [2.0] * 50 + [3.0] * 5
+        >>> report = regression_report([1, 2, 3], [1.5, 2, 1], train_targets=train, bins=3)
+        >>> report.mae, report.regions["few"]["mae"]
+        (0.8333333333333334, 2.0)
+
+    References:
+        Yang, Zha, Chen, Wang & Katabi, "Delving into Deep Imbalanced Regression", ICML 2021.
+    """
+    true = check_targets(y_true, "y_true")
+    pred = check_targets(y_pred, "y_pred")
+    if true.shape != pred.shape:
+        raise ValueError(
+            f"`y_pred` should have one prediction per target ({true.shape[0]}), but got "
+            f"{pred.shape[0]}."
+        )
+    bins = check_bins(bins)
+    many, few = check_thresholds(many, few)
+    abs_err = np.abs(pred - true)
+    overall = _errors(abs_err)
+    regions: dict[str, dict[str, float | int | None]] = {}
+    if train_targets is not None:
+        train = check_targets(train_targets, "train_targets")
+        counts, edges, _ = histogram(train, bins)
+        region = shot_regions(counts, many, few)[bin_index(true, edges)]
+        regions = {name: _errors(abs_err[region == name]) for name in REGIONS}
+    return RegressionReport(
+        n_samples=int(true.shape[0]),
+        mae=float(overall["mae"]),  # type: ignore[arg-type]
+        mse=float(overall["mse"]),  # type: ignore[arg-type]
+        gmean=float(overall["gmean"]),  # type: ignore[arg-type]
+        regions=regions,
+        bins=bins if isinstance(bins, int) else bins.shape[0] - 1,
+        many=many,
+        few=few,
     )

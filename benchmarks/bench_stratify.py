@@ -11,6 +11,21 @@ shuffled ``KFold``, on generated label matrices of the sizes below, 5 folds each
 - ``empty``: (fold, label) cells with no positive, for labels with at least 5 positives;
 - ``LPD``: label-pair distribution (Szymański & Kajdanowicz 2017), seed 0.
 
+Then, in the same run (sections named ``chestxray14 grouped``, ``grouped 1e6``, ``LDS``):
+
+- grouped 5-fold on ChestX-ray14 (15 findings, 30,805 patients; ``BALANCERS_TEST_DATA``):
+  ``IterativeStratifiedGroupKFold`` against scikit-learn's ``StratifiedGroupKFold`` on the most
+  frequent label (the only grouped stratifier there; it sees one label) and ``GroupKFold``
+  (shuffled groups), and ungrouped ``IterativeStratifiedKFold`` for reference; LD on all 15
+  labels, rows of the largest / smallest fold, patients split across folds;
+- grouped at scale: 10^6 rows, 10^5 groups, 100 sparse labels, in a fresh child process that
+  reports its peak RSS;
+- LDS weights (``regression_weights``) for 10^7 targets, and against the paper's reference
+  ``_prepare_weights`` (Yang et al. 2021, per-sample Python) on 10^6.
+
+In these three sections ``x ours`` is the ratio of process CPU seconds (``cpu s``), which a
+loaded shared machine distorts far less than wall-clock time; both are printed.
+
 Peers run in a child process and are stopped after ``--timeout`` seconds (180 by default);
 a peer that timed out on a smaller case of the same family is skipped on the larger ones.
 Each case with both order-2 methods ends with the line ``order 2: skmultilearn o2 / balancers
@@ -22,6 +37,8 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
+import os
+import resource
 import time
 import tracemalloc
 from collections.abc import Callable
@@ -30,9 +47,14 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.model_selection import KFold
+from sklearn.model_selection import GroupKFold, KFold, StratifiedGroupKFold
 
-from balancers import IterativeStratifiedKFold, stratification_report
+from balancers import (
+    IterativeStratifiedGroupKFold,
+    IterativeStratifiedKFold,
+    regression_weights,
+    stratification_report,
+)
 
 N_SPLITS = 5
 RATES_4 = np.array([19, 65, 38, 105]) / 224
@@ -177,6 +199,11 @@ def main() -> None:
         default=None,
         help="run only the cases whose name contains one of these comma-separated strings",
     )
+    parser.add_argument(
+        "--data",
+        default=os.environ.get("BALANCERS_TEST_DATA"),
+        help="data root holding chestxray14/ (default: $BALANCERS_TEST_DATA)",
+    )
     args = parser.parse_args()
     timeout = args.timeout if args.timeout is not None else (20.0 if args.quick else 180.0)
     seeds = 2 if args.quick and args.seeds == 5 else args.seeds
@@ -290,6 +317,206 @@ def main() -> None:
         f"balancers o1 growth exponent in labels ({20_000 // s} rows, 100 -> 1024): "
         f"{slope(f'{20_000 // s} x 100', f'{20_000 // s} x 1024', 100, 1024)}"
     )
+
+    def wanted(name: str) -> bool:
+        return not args.only or any(part in name for part in args.only.split(","))
+
+    if wanted("chestxray14 grouped"):
+        bench_chestxray14(args.data, seeds)
+    if wanted("grouped 1e6"):
+        bench_grouped_scale(10**6 // s, 10**5 // s)
+    if wanted("LDS"):
+        bench_lds(10**7 // s, 10**6 // s)
+
+
+# ----------------------------------------------------------------------------- grouped
+def load_chestxray14(root: str) -> tuple[np.ndarray, np.ndarray]:
+    import pandas as pd  # type: ignore[import-untyped]
+
+    table = pd.read_csv(
+        os.path.join(root, "chestxray14", "Data_Entry_2017_v2020.csv.gz"),
+        usecols=["Finding Labels", "Patient ID"],
+    )
+    return table["Finding Labels"].str.get_dummies("|").to_numpy(np.int8), table[
+        "Patient ID"
+    ].to_numpy()
+
+
+def _timed(
+    fn: Callable[[], list[np.ndarray]], repeats: int
+) -> tuple[float, float, list[np.ndarray]]:
+    """Best wall-clock and best process CPU seconds of ``repeats`` calls, and the last result."""
+    wall, cpu, out = np.inf, np.inf, []
+    for _ in range(repeats):
+        start, start_cpu = time.perf_counter(), time.process_time()
+        out = fn()
+        cpu = min(cpu, time.process_time() - start_cpu)
+        wall = min(wall, time.perf_counter() - start)
+    return wall, cpu, out
+
+
+def bench_chestxray14(root: str | None, seeds: int) -> None:
+    print()
+    if root is None or not os.path.isdir(os.path.join(root, "chestxray14")):
+        print("chestxray14 grouped: skipped (pass --data or set BALANCERS_TEST_DATA)")
+        return
+    y, patients = load_chestxray14(root)
+    top = int(y.sum(axis=0).argmax())
+
+    def ours_grouped(seed: int) -> list[np.ndarray]:
+        cv = IterativeStratifiedGroupKFold(N_SPLITS, shuffle=True, random_state=seed)
+        return [test for _, test in cv.split(None, y, patients)]
+
+    def sklearn_sgkf(seed: int) -> list[np.ndarray]:
+        cv = StratifiedGroupKFold(N_SPLITS, shuffle=True, random_state=seed)
+        return [test for _, test in cv.split(y, y[:, top], patients)]
+
+    def group_kfold(seed: int) -> list[np.ndarray]:
+        cv = GroupKFold(N_SPLITS, shuffle=True, random_state=seed)
+        return [test for _, test in cv.split(y, y, patients)]
+
+    def ungrouped(seed: int) -> list[np.ndarray]:
+        cv = IterativeStratifiedKFold(N_SPLITS, shuffle=True, random_state=seed)
+        return [test for _, test in cv.split(None, y)]
+
+    header = (
+        f"{'chestxray14 grouped':<24} {'time s':>8} {'cpu s':>7} {'x ours':>7} {'LD':>9} "
+        f"{'LD/ours':>8} "
+        f"{'empty':>6} {'rows max/min':>13} {'split pts':>10}"
+    )
+    print(
+        f"ChestX-ray14: {y.shape[0]} images, {np.unique(patients).shape[0]} patients, "
+        f"{y.shape[1]} labels; {N_SPLITS} folds; LD over all labels, mean of seeds "
+        f"0..{seeds - 1}; StratifiedGroupKFold sees label {top} only"
+    )
+    print(header)
+    print("-" * len(header))
+    methods = [
+        ("balancers grouped", ours_grouped, 3),
+        ("StratifiedGroupKFold", sklearn_sgkf, 1),
+        ("GroupKFold (shuffled)", group_kfold, 1),
+        ("balancers ungrouped", ungrouped, 3),
+    ]
+    ours_cpu = ours_ld = 0.0
+    for name, fn, repeats in methods:
+        seconds, cpu, folds = _timed(lambda fn=fn: fn(0), repeats)  # type: ignore[misc]
+        reports = [stratification_report(y, folds, pairs=False, groups=patients)]
+        reports += [
+            stratification_report(y, fn(seed), pairs=False, groups=patients)
+            for seed in range(1, seeds)
+        ]
+        ld = float(np.mean([r.ld for r in reports]))
+        if name == "balancers grouped":
+            ours_cpu, ours_ld = cpu, ld
+        first = reports[0]
+        print(
+            f"{name:<24} {seconds:>8.3f} {cpu:>7.3f} {cpu / ours_cpu:>7.1f} {ld:>9.2e} "
+            f"{ld / ours_ld:>8.1f} {first.avoidable_empty_cells:>6d} "
+            f"{max(first.fold_sizes) / min(first.fold_sizes):>13.4f} {first.split_groups:>10d}"
+        )
+
+
+def _scale_child(conn: Any, n: int, n_groups: int) -> None:
+    y = sparse_tail(n, 100)
+    groups = np.random.default_rng(1).integers(0, n_groups, n)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    start, start_cpu = time.perf_counter(), time.process_time()
+    cv = IterativeStratifiedGroupKFold(N_SPLITS, shuffle=True, random_state=0)
+    folds = [test for _, test in cv.split(None, y, groups)]
+    seconds, cpu = time.perf_counter() - start, time.process_time() - start_cpu
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    start, start_cpu = time.perf_counter(), time.process_time()
+    peer = [
+        test for _, test in GroupKFold(N_SPLITS, shuffle=True, random_state=0).split(y, y, groups)
+    ]
+    peer_seconds, peer_cpu = time.perf_counter() - start, time.process_time() - start_cpu
+    ours_report = stratification_report(y, folds, pairs=False, groups=groups)
+    peer_report = stratification_report(y, peer, pairs=False, groups=groups)
+    conn.send((seconds, cpu, before, peak, peer_seconds, peer_cpu, ours_report, peer_report))
+    conn.close()
+
+
+def bench_grouped_scale(n: int, n_groups: int) -> None:
+    ctx = mp.get_context("spawn")  # a fresh process: its peak RSS is this case's
+    parent, child = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_scale_child, args=(child, n, n_groups))
+    proc.start()
+    child.close()
+    seconds, cpu, before, peak, peer_seconds, peer_cpu, ours_report, peer_report = parent.recv()
+    proc.join()
+    print()
+    print(
+        f"grouped 1e6: {n} rows, {n_groups} groups, 100 sparse labels (Zipf, ~5 per row), "
+        f"{N_SPLITS} folds, seed 0"
+    )
+    header = (
+        f"{'method':<24} {'time s':>8} {'cpu s':>7} {'x ours':>7} {'LD':>9} {'LD/ours':>8} "
+        f"{'empty':>6}"
+    )
+    print(header + "  note")
+    print("-" * len(header))
+    print(
+        f"{'balancers grouped':<24} {seconds:>8.2f} {cpu:>7.2f} {1.0:>7.1f} "
+        f"{ours_report.ld:>9.2e} {1.0:>8.1f} {ours_report.avoidable_empty_cells:>6d}  peak RSS "
+        f"{peak / 2**20:.2f} GiB (process; {before / 2**20:.2f} GiB before the split)"
+    )
+    print(
+        f"{'GroupKFold (shuffled)':<24} {peer_seconds:>8.2f} {peer_cpu:>7.2f} "
+        f"{peer_cpu / cpu:>7.2f} "
+        f"{peer_report.ld:>9.2e} {peer_report.ld / ours_report.ld:>8.1f} "
+        f"{peer_report.avoidable_empty_cells:>6d}"
+    )
+
+
+# ----------------------------------------------------------------------------- LDS
+def paper_prepare_weights(labels: np.ndarray, max_target: int) -> np.ndarray:
+    """Yang et al. 2021's ``_prepare_weights`` (sqrt_inv, LDS triangular ks=5), as published."""
+    from scipy.ndimage import convolve1d
+    from scipy.signal.windows import triang
+
+    value_dict = {x: 0 for x in range(max_target)}
+    for label in labels:
+        value_dict[min(max_target - 1, int(label))] += 1
+    value_dict = {k: np.sqrt(v) for k, v in value_dict.items()}
+    smoothed_value = convolve1d(
+        np.asarray([v for _, v in value_dict.items()]), weights=triang(5), mode="constant"
+    )
+    num_per_label = [smoothed_value[min(max_target - 1, int(label))] for label in labels]
+    weights = [np.float32(1 / x) for x in num_per_label]
+    scaling = len(weights) / np.sum(weights)
+    return np.array([scaling * x for x in weights])
+
+
+def bench_lds(n: int, n_peer: int) -> None:
+    rng = np.random.default_rng(0)
+    y = np.floor(rng.gamma(4.0, 10.0, n))  # integer, long right tail
+    bins = np.arange(0.0, y.max() + 2)  # one bin per integer target, as in the paper
+    print()
+    header = f"{'LDS weights':<34} {'n':>10} {'time s':>8} {'cpu s':>7} {'x ours':>7}  max |diff|"
+    print(header)
+    print("-" * len(header))
+    seconds, cpu, _ = _timed(
+        lambda: [regression_weights(y, bins=bins, kernel="triangular").numpy()], 3
+    )
+    print(f"{'balancers regression_weights':<34} {n:>10} {seconds:>8.3f} {cpu:>7.3f} {1.0:>7.1f}")
+    small = y[:n_peer]
+    small_bins = np.arange(0.0, small.max() + 2)
+    ours_small, ours_small_cpu, ours_out = _timed(
+        lambda: [regression_weights(small, bins=small_bins, kernel="triangular").numpy()], 3
+    )
+    start, start_cpu = time.perf_counter(), time.process_time()
+    ref = paper_prepare_weights(small, small_bins.shape[0] - 1)
+    peer, peer_cpu = time.perf_counter() - start, time.process_time() - start_cpu
+    diff = float(np.abs(ref - ours_out[0]).max())
+    print(
+        f"{'balancers regression_weights':<34} {n_peer:>10} {ours_small:>8.3f} "
+        f"{ours_small_cpu:>7.3f} {1.0:>7.1f}"
+    )
+    print(
+        f"{'paper _prepare_weights (Python)':<34} {n_peer:>10} {peer:>8.3f} {peer_cpu:>7.3f} "
+        f"{peer_cpu / ours_small_cpu:>7.1f}  {diff:.1e}"
+    )
+    print(f"load average at the end: {', '.join(f'{v:.1f}' for v in os.getloadavg())}")
 
 
 if __name__ == "__main__":

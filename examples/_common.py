@@ -356,8 +356,8 @@ def random_affine(
     contrast: float = 0.2,
     p: float = 0.5,
 ) -> torch.Tensor:
-    """A batched, on-device counterpart of ``balancers.augment.default_pipeline(horizontal_flip=
-    False)``: an affine jitter (p) and a brightness/contrast jitter (p), on images in [0, 1]."""
+    """A batched, on-device augmentation in the spirit of ``balancers.augment.default_pipeline()``
+    (no flip): an affine jitter (p) and a brightness/contrast jitter (p), on images in [0, 1]."""
     n = x.shape[0]
     dev = x.device
 

@@ -7,6 +7,8 @@ import pickle
 import random
 import subprocess
 import sys
+import threading
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +29,8 @@ from balancers.augment import (
     oversample_with_augmentation,
     to_hwc,
 )
-from balancers.augment._images import array_spec, batch_spec
-from balancers.augment._seeding import PREFILL, ItemGenerator, ItemRandom, StreamRandom
+from balancers.augment._images import array_spec
+from balancers.augment._seeding import AUGMENT_STREAM, ItemRandom
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -142,6 +144,44 @@ def _loader_images(ds: AugmentedDataset, workers: int, **kwargs: Any) -> list[np
     return [img.numpy() for batch, _ in loader for img in batch]
 
 
+def _spawn_data() -> list[tuple[np.ndarray, int]]:
+    """Items as a plain list (picklable into spawned processes)."""
+    return [(image, i % 3) for i, image in enumerate(noise_images(9, (8, 8, 3), seed=2))]
+
+
+def _pixels(ds: AugmentedDataset, epoch: int, workers: int, **kwargs: Any) -> list[bytes]:
+    ds.set_epoch(epoch)
+    loader = DataLoader(ds, batch_size=4, num_workers=workers, **kwargs)
+    return [image.numpy().tobytes() for batch, _ in loader for image in batch]
+
+
+def rank_pixels(indices: list[int]) -> tuple[int, dict[int, list[bytes]]]:
+    """DDP target: each rank serves every item of epochs 0 and 1 (no workers)."""
+    import torch.distributed as dist
+
+    ds = AugmentedDataset(_spawn_data(), indices, default_pipeline(), seed=21)
+    return dist.get_rank(), {e: _pixels(ds, e, 0) for e in (0, 1)}
+
+
+@pytest.mark.slow
+def test_same_pixels_with_0_and_3_spawned_workers_and_on_every_gloo_rank() -> None:
+    from tests._harness import run_ddp
+
+    indices = [*range(9), 0, 0, 4, 4, 4, 8, 1]
+    ds = AugmentedDataset(_spawn_data(), indices, default_pipeline(), seed=21)
+    want = {e: _pixels(ds, e, 0) for e in (0, 1)}
+    augmented = ds.augmented.tolist()
+    differ = [a != b for a, b in zip(want[0], want[1], strict=True)]
+    assert not any(d for d, aug in zip(differ, augmented, strict=True) if not aug)  # originals
+    assert sum(differ) >= 4  # of 7 clones (the default pipeline may leave a clone as it is)
+    with warnings.catch_warnings():  # 3 workers on a 2-core machine: torch's advice, not a fault
+        warnings.filterwarnings("ignore", "This DataLoader will create", UserWarning)
+        spawned = _pixels(ds, 1, 3, multiprocessing_context="spawn")
+    assert spawned == want[1]
+    for rank, got in sorted(run_ddp(2, rank_pixels, indices)):
+        assert got == want, rank
+
+
 def test_same_output_with_0_and_2_workers_and_epochs_reach_persistent_workers() -> None:
     base = Images(noise_images(12, (8, 8, 3)), list(range(12)))
     indices = [*range(12), 0, 0, 5, 5, 5, 11]
@@ -157,39 +197,6 @@ def test_same_output_with_0_and_2_workers_and_epochs_reach_persistent_workers() 
         got = [img.numpy() for batch, _ in loader for img in batch]
         for x, y in zip(got, ref[e], strict=True):
             np.testing.assert_array_equal(x, y)
-
-
-_PROCESS_SCRIPT = """
-import hashlib, numpy as np
-from balancers.augment import AugmentedDataset, default_pipeline
-rng = np.random.default_rng(0)
-data = [(rng.integers(0, 256, (8, 8, 3), dtype=np.uint8), i % 3) for i in range(10)]
-ds = AugmentedDataset(data, [*range(10), 1, 1, 2, 9], default_pipeline(), seed=11)
-ds.set_epoch(2)
-h = hashlib.sha256()
-for k in range(len(ds)):
-    h.update(ds[k][0].tobytes())
-print(h.hexdigest())
-"""
-
-
-def test_same_output_in_another_process() -> None:
-    rng = np.random.default_rng(0)
-    data = [(rng.integers(0, 256, (8, 8, 3), dtype=np.uint8), i % 3) for i in range(10)]
-    ds = AugmentedDataset(data, [*range(10), 1, 1, 2, 9], default_pipeline(), seed=11)
-    ds.set_epoch(2)
-    h = hashlib.sha256()
-    for k in range(len(ds)):
-        h.update(ds[k][0].tobytes())
-    out = subprocess.run(
-        [sys.executable, "-c", _PROCESS_SCRIPT],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=REPO,
-        timeout=120,
-    )
-    assert out.stdout.strip() == h.hexdigest()
 
 
 def test_no_global_random_state_is_read_or_changed(base: Images) -> None:
@@ -223,7 +230,7 @@ def test_callable_without_set_random_state_is_seeded_and_restores_globals(base: 
     assert digest(again) == first
 
 
-# -- per-item random state and DataLoader batches ----------------------------------------------
+# -- per-item random state ---------------------------------------------------------------------
 class Seeded:
     """The random-state part of an albumentations-style transform (``set_random_state``)."""
 
@@ -236,346 +243,157 @@ class Seeded:
 
 
 class Draws(Seeded):
-    """An albumentations-style transform whose output image holds its random draws: more Python
-    doubles than are prefilled per item, getrandbits of several sizes, gauss, randint, choice,
-    and numpy draws of 64 and 32 bits (an odd number of 32-bit ones, so a buffered half would
-    leak into the next item)."""
-
-    def __init__(self, n_doubles: int = 2 * PREFILL + 3) -> None:
-        super().__init__()
-        self.n_doubles = n_doubles
+    """An albumentations-style transform whose output image holds its random draws (Python
+    doubles, getrandbits, gauss, randint, and numpy draws of 64 and 32 bits: an odd number of
+    32-bit ones, so that a buffered half would leak into the next item)."""
 
     def __call__(self, *, image: np.ndarray) -> dict[str, Any]:
         r, g = self.py_random, self.random_generator
-        values = [r.random() for _ in range(self.n_doubles)]
-        values += [r.getrandbits(7), r.getrandbits(64), r.getrandbits(130) % 2**52]
-        values += [r.gauss(0.0, 1.0), r.randint(0, 10**6), r.choice(range(1000))]
+        values = [r.random() for _ in range(5)]
+        values += [r.getrandbits(7), r.getrandbits(64), r.gauss(0.0, 1.0), r.randint(0, 10**6)]
         values += [g.random(), *g.integers(0, 2**31, size=3, dtype=np.int32).tolist()]
         raw = np.asarray(values, dtype=np.float64).view(np.uint8)
         return {"image": raw.reshape(len(values), 8, 1)}
 
 
-def _same(a: Any, b: Any) -> None:
-    assert type(a) is type(b)
-    if isinstance(a, tuple | list):
-        assert len(a) == len(b)
-        for x, y in zip(a, b, strict=True):
-            _same(x, y)
-    elif isinstance(a, np.ndarray):
-        assert a.dtype == b.dtype
-        np.testing.assert_array_equal(a, b)
-    else:
-        assert a == b
+class KeepsBoundMethods(Seeded):
+    """Keeps bound methods of its generators across items, as some libraries do."""
 
-
-def test_batches_equal_items_whatever_the_order() -> None:
-    base = Images(noise_images(5, (4, 4, 3)), [0, 1, 2, 3, 4])
-    indices = [0, 1, 2, 3, 4, 0, 0, 3, 4, 4, 1]
-    ds = AugmentedDataset(base, indices, Draws(), seed=9)
-    keys = [10, 3, -1, 5, 0, 7, 7, 6, -11, 9, 8]
-    for epoch in (0, 3):
-        ds.set_epoch(epoch)
-        items = [ds[k] for k in keys]
-        _same(ds.__getitems__(keys), items)
-        _same(ds.__getitems__(keys[::-1]), items[::-1])
-        for k, item in zip(keys, items, strict=True):
-            _same(ds.get(k), item)
-            assert item[1] == base.targets[indices[k]]
-            if ds.augmented[k]:  # the draws: a float64 record per item
-                assert item[0].shape == (2 * PREFILL + 13, 8, 1)
-        assert ds.__getitems__([]) == []
-    # a pipeline that draws fewer doubles than are prefilled
-    few = AugmentedDataset(base, indices, Draws(n_doubles=2), augment="all")
-    _same(few.__getitems__(keys), [few[k] for k in keys])
-    with pytest.raises(IndexError, match="index 11 is out of range"):
-        ds.__getitems__([0, 11])
-    with pytest.raises(IndexError, match="index -12 is out of range"):
-        ds.__getitems__([-12])
-
-
-def test_batches_of_every_item_kind_equal_items() -> None:
-    images = [KINDS[name]() for name in sorted(KINDS)]
-    images.append(_rgb()[:, ::-1])  # a non-contiguous view
-    base = Images(images, list(range(len(images))))
-    indices = [*range(len(images))] * 2
-    ds = AugmentedDataset(base, indices, strong_pipeline(), seed=1)
-    keys = list(range(len(indices)))[::-1]
-    for got, k in zip(ds.__getitems__(keys), keys, strict=True):
-        want = ds[k]
-        assert _kind(got[0]) == _kind(want[0]) and got[1] == want[1]
-        np.testing.assert_array_equal(as_array(got[0]), as_array(want[0]))
-
-
-def _to_float(*, image: np.ndarray) -> dict[str, Any]:
-    return {"image": image.astype(np.float32) * 0.5}
-
-
-class _FloatOut(Seeded):
-    """A seeded transform whose output dtype differs from its input's."""
+    def set_random_state(self, generator: np.random.Generator, py_random: random.Random) -> None:
+        super().set_random_state(generator, py_random)
+        self.draw, self.py_draw = generator.random, py_random.random
 
     def __call__(self, *, image: np.ndarray) -> dict[str, Any]:
-        return {"image": image.astype(np.float32) * self.py_random.random()}
+        values = np.asarray([self.draw(), self.py_draw()]).view(np.uint8)
+        return {"image": values.reshape(2, 8, 1)}
 
 
-def test_batches_convert_back_and_keep_bare_and_list_items() -> None:
-    images = noise_images(2)
-
-    class Mixed(Dataset[Any]):
-        def __len__(self) -> int:
-            return 3
-
-        def __getitem__(self, i: int) -> Any:
-            return [images[0], 1, "extra"] if i == 2 else images[i] if i else (images[0], 0, 7)
-
-    for transform in (_FloatOut(), _to_float):
-        ds = AugmentedDataset(Mixed(), [0, 1, 2, 0, 1, 2], transform)
-        keys = [5, 4, 3, 2, 1, 0]
-        got = ds.__getitems__(keys)
-        _same(got, [ds[k] for k in keys])
-        assert got[0][1:] == [1, "extra"] and got[2][1:] == (0, 7)
-        assert isinstance(got[1], np.ndarray) and got[1].dtype == np.uint8
+def test_item_state_is_pinned() -> None:
+    """Stream version 2, pinned: changing it changes every augmented pixel (and needs a new
+    AUGMENT_STREAM)."""
+    assert AUGMENT_STREAM == 2
+    r = ItemRandom(0)
+    assert r.state_int(0, 0) == 0xA30FEBCFD9C2825F4510BDF882D9D721
+    assert r.state_int(3, 7) == 0xB23C8C1973B1FDECDC441EDAF461C40D
+    r.reseed(0, 0)
+    assert [r.py_random.random() for _ in range(2)] == [0.15196443972588825, 0.19583705989872813]
+    assert r.py_random.getrandbits(64) == 17838628064825012976
+    assert int(r.generator.integers(0, 2**32)) == 490234184
 
 
-def test_batches_through_dataloader_workers_equal_items() -> None:
-    base = Images(noise_images(6, (4, 4, 3)), list(range(6)))
-    ds = AugmentedDataset(base, [*range(6), 5, 5, 0], Draws(), seed=3)
-    ds.set_epoch(2)
-    want = [ds[k][0] for k in range(len(ds))]
-    for workers in (0, 2):
-        got = _loader_images(ds, workers)
-        for x, y in zip(got, want, strict=True):
-            np.testing.assert_array_equal(x, y)
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 2**63 - 1), st.integers(0, 1000), st.lists(st.integers(0, 2**40), max_size=8))
+def test_item_state_depends_only_on_seed_epoch_and_k(seed: int, epoch: int, ks: list[int]) -> None:
+    fresh, used = ItemRandom(seed), ItemRandom(seed)
+    for k in ks:  # whatever items came before
+        used.reseed(epoch + 1, k)
+        used.generator.integers(0, 2**31, dtype=np.int32)  # leaves half a draw buffered
+        used.py_random.gauss(0.0, 1.0)
+    for r in (fresh, used):
+        r.reseed(epoch, 5)
+    assert fresh.generator.integers(0, 2**31, size=3, dtype=np.int32).tolist() == (
+        used.generator.integers(0, 2**31, size=3, dtype=np.int32).tolist()
+    )
+    assert fresh.py_random.random() == used.py_random.random()
+
+
+def test_items_are_the_same_whatever_came_before_and_with_kept_bound_methods() -> None:
+    base = Images(noise_images(4, (4, 4, 3)), [0, 1, 2, 3])
+    for transform in (Draws(), KeepsBoundMethods()):
+        ds = AugmentedDataset(base, [0, 1, 2, 3] * 3, transform, augment="all", seed=9)
+        ds.set_epoch(3)
+        forward = [ds[k][0] for k in range(12)]
+        for k in (7, 2, 11, 0):
+            alone = AugmentedDataset(base, [0, 1, 2, 3] * 3, transform, augment="all", seed=9)
+            alone.set_epoch(3)
+            np.testing.assert_array_equal(alone[k][0], forward[k])
+        assert len({x.tobytes() for x in forward}) == 12
 
 
 def test_pickled_dataset_serves_the_same_items() -> None:
     base = Images(noise_images(4, (4, 4, 3)), [0, 1, 2, 3])
     ds = AugmentedDataset(base, [0, 1, 2, 3, 1, 1], Draws(), augment="all", seed=5)
     ds.set_epoch(4)
-    want = ds.__getitems__(list(range(6)))
+    want = [ds[k][0] for k in range(6)]
     copy = pickle.loads(pickle.dumps(ds))
-    assert copy.transform.py_random is copy._random.py_random
-    _same(copy.__getitems__(list(range(6))), want)
-    _same([copy[k] for k in range(6)], want)
+    for k in range(6):
+        np.testing.assert_array_equal(copy[k][0], want[k])
 
 
-def test_item_state_is_pinned() -> None:
-    """The random state of an item, pinned: changing it changes every augmented pixel."""
-    r = ItemRandom(0)
-    assert r.words(0, 0) == (0xE2987B4B5E16BA13, 0xB49C402BFC853363)
-    assert r.words(3, 7) == (0xD693E41A6A025980, 0x084BC53B5D895076)
-    assert r.state_int(0, 0) == 0xE2987B4B5E16BA13_B49C402BFC853363
-    r.reseed(0, 0)
-    doubles = [r.py_random.random() for _ in range(3)]
-    assert doubles == [0.20313319012895747, 0.09398654412114726, 0.6875504332806165]
-    assert r.py_random.getrandbits(64) == 5705200976106816590
-    assert int(r.generator.integers(0, 2**32)) == 1332636119
+# -- the caller's pipeline and pipeline errors -----------------------------------------------
+def _random_state(transform: Any) -> tuple[Any, ...]:
+    return transform.random_generator.bit_generator.state, transform.py_random.getstate()
 
 
-@settings(max_examples=30, deadline=None)
-@given(
-    st.integers(0, 2**63 - 1),
-    st.integers(0, 1000),
-    st.lists(st.integers(0, 2**40), min_size=1, max_size=20),
-)
-def test_planned_states_equal_lazy_ones(seed: int, epoch: int, ks: list[int]) -> None:
-    planned, lazy = ItemRandom(seed), ItemRandom(seed)
-    draws = PREFILL + 4  # past the prefilled doubles
-    entries = planned.plan(epoch, np.asarray(ks, dtype=np.int64))
-    for k, entry in zip(ks, entries, strict=True):
-        hi, lo, row = entry
-        assert (hi, lo) == lazy.words(epoch, k) and len(row) == PREFILL
-        planned.install(entry)
-        a = [planned.py_random.random() for _ in range(draws)], planned.generator.random()
-        lazy.reseed(epoch, k)
-        b = [lazy.py_random.random() for _ in range(draws)], lazy.generator.random()
-        assert a == b
-        assert all(0.0 <= x < 1.0 for x in a[0])
-        assert list(row) == a[0][:PREFILL]
+def test_callers_pipeline_is_never_modified(base: Images) -> None:
+    pipeline = default_pipeline(horizontal_flip=True)
+    described = pipeline.to_dict()
+    states = [_random_state(t) for t in (pipeline, *pipeline.transforms)]
+    objects = {id(t): t for t in pipeline.transforms}
+    attributes = {id(t): {k: repr(v) for k, v in vars(t).items()} for t in pipeline.transforms}
+    ds = AugmentedDataset(base, INDICES, pipeline, seed=0)
+    assert ds.transform is not pipeline
+    digest(ds)
+    _loader_images(ds, 2)
+    for t, state in zip((pipeline, *pipeline.transforms), states, strict=True):
+        assert _same_state(_random_state(t), state)
+    assert pipeline.to_dict() == described
+    for t in pipeline.transforms:
+        assert objects[id(t)] is t
+        assert {k: repr(v) for k, v in vars(t).items()} == attributes[id(t)]
 
 
-class Doubles(Seeded):
-    """Draws ``counts[i]`` doubles for the ``i``-th item it sees, then one numpy double; the
-    image holds them (zero-padded). ``swallow`` hides a ``StopIteration`` as some code would."""
+def _same_state(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
+    return bool(a[0] == b[0] and a[1] == b[1])
 
-    def __init__(self, counts: list[int], swallow: bool = False) -> None:
+
+class HoldsALock(A.ImageOnlyTransform):
+    """A transform with an attribute that copy.deepcopy cannot copy."""
+
+    def __init__(self) -> None:
+        super().__init__(p=1.0)
+        self.lock = threading.Lock()
+
+    def apply(self, img: np.ndarray, **params: Any) -> np.ndarray:
+        return img
+
+
+def test_uncopyable_pipeline_is_a_clear_type_error(base: Images) -> None:
+    pipeline = A.Compose([A.HorizontalFlip(), A.OneOf([A.Blur(), HoldsALock()])])
+    with pytest.raises(TypeError, match=r"`transform` should be copyable.*HoldsALock.*lock") as e:
+        AugmentedDataset(base, INDICES, pipeline)
+    assert "__deepcopy__" in str(e.value)
+    with pytest.raises(TypeError, match="HoldsALock"):
+        oversample_with_augmentation(base, pipeline)
+
+
+class RaisesOnce(Seeded):
+    """Counts the items it runs (by their source image) and raises on the image ``bad``."""
+
+    def __init__(self, bad: int) -> None:
         super().__init__()
-        self.counts, self.swallow, self.calls = counts, swallow, 0
-
-    def __call__(self, *, image: int) -> dict[str, Any]:
-        count = self.counts[image]
-        self.calls += 1
-        values = []
-        for _ in range(count):
-            try:
-                values.append(self.py_random.random())
-            except StopIteration:
-                if not self.swallow:
-                    raise
-                values.append(-1.0)
-        values.append(self.random_generator.random())
-        return {"image": values + [0.0] * (2 * PREFILL + 2 - len(values))}
-
-
-@pytest.mark.parametrize("swallow", [False, True])
-def test_run_equals_whole_streams_when_items_draw_past_the_prefilled_doubles(
-    swallow: bool,
-) -> None:
-    ks = np.arange(10, 16, dtype=np.int64)
-    counts = [3, PREFILL - 1, 0, 5, 2, 1]
-    reference = ItemRandom(7)
-    transform = Doubles(counts)
-    reference.bind(transform)
-    want = []
-    for k, image in zip(ks.tolist(), range(6), strict=True):
-        reference.reseed(2, k)
-        want.append(transform(image=image))
-    r = ItemRandom(7)
-    fast = Doubles(counts, swallow)
-    r.bind(fast)
-    assert r.run(fast, 2, ks, range(6)) == want
-    assert fast.calls == 6 and not r.whole_streams  # all within the prefilled doubles
-    for count in (PREFILL, PREFILL + 1, 2 * PREFILL):  # the item at position 1 reaches the end
-        fast.counts = transform.counts = [3, count, 0, 5, 2, 1]
-        for k, image in zip(ks.tolist(), range(6), strict=True):
-            reference.reseed(2, k)
-            want[image] = transform(image=image)
-        r = ItemRandom(7)
-        r.bind(fast)
-        fast.calls = 0
-        assert r.run(fast, 2, ks, range(6)) == want
-        assert r.whole_streams  # later batches draw from whole streams at once
-        assert fast.calls == (7 if swallow or count == PREFILL else 2 + 6)  # all again
-        fast.calls = 0
-        assert r.run(fast, 2, ks, range(6)) == want
-        assert fast.calls == 6
-
-
-def test_run_raises_the_pipeline_error_again() -> None:
-    r = ItemRandom(0)
-
-    def broken(*, image: int) -> dict[str, Any]:
-        if image == 2:
-            raise ValueError("image 2 is broken")
-        return {"image": image}
-
-    with pytest.raises(ValueError, match="image 2 is broken"):
-        r.run(broken, 0, np.arange(4, dtype=np.int64), range(4))
-
-
-def test_stream_random_methods() -> None:
-    r = ItemRandom(1)
-    r.reseed(0, 4)
-    py = r.py_random
-    assert isinstance(py, StreamRandom) and isinstance(py, random.Random)
-    assert py.getrandbits(0) == 0
-    for bits in (1, 7, 64, 65, 200):
-        assert 0 <= py.getrandbits(bits) < 2**bits
-    assert len({py.getrandbits(64) for _ in range(50)}) == 50
-    assert 0 <= py.randint(3, 9) - 3 <= 6 and py.choice("abc") in "abc"
-    values = [py.gauss(1.0, 2.0) for _ in range(2000)]
-    assert abs(np.mean(values) - 1.0) < 0.2 and abs(np.std(values) - 2.0) < 0.2
-    with pytest.raises(ValueError, match="non-negative"):
-        py.getrandbits(-1)
-    with pytest.raises(NotImplementedError):
-        py.getstate()
-    with pytest.raises(NotImplementedError):
-        py.setstate(None)
-    py.seed(3)  # ignored: the item's stream goes on
-    r.reseed(0, 4)
-    first = [py.random(), py.getrandbits(64)]
-    r.reseed(0, 4)
-    py.seed(99)
-    assert [py.random(), py.getrandbits(64)] == first
-    assert type(pickle.loads(pickle.dumps(py))) is StreamRandom
-
-
-def reference_generator(r: ItemRandom, epoch: int, k: int) -> np.random.Generator:
-    """A plain numpy Generator in the PCG64 state of item ``k`` of ``epoch``, set through the
-    ``state`` property."""
-    bits = np.random.PCG64()
-    r.words(epoch, k)  # the epoch's increment
-    bits.state = {
-        "bit_generator": "PCG64",
-        "state": {"state": r.state_int(epoch, k), "inc": r._inc},
-        "has_uint32": 0,
-        "uinteger": 0,
-    }
-    return np.random.Generator(bits)
-
-
-def test_state_written_in_memory_equals_the_state_property() -> None:
-    fast, slow = ItemRandom(2), ItemRandom(2)
-    slow._writer = None  # what another numpy layout falls back to
-    for r in (fast, slow):
-        r.reseed(1, 0)
-        r.generator.integers(0, 2**31, dtype=np.int32)  # leaves half a 64-bit draw buffered
-    for k in (5, 6):
-        draws = []
-        for r in (fast, slow):
-            r.reseed(1, k)
-            assert r.generator.bit_generator.state["has_uint32"] == 0
-            draws.append(r.generator.integers(0, 2**31, size=5, dtype=np.int32).tolist())
-        expected = reference_generator(fast, 1, k).integers(0, 2**31, size=5, dtype=np.int32)
-        assert draws[0] == draws[1] == expected.tolist()
-    copy = pickle.loads(pickle.dumps(fast))  # rebuilt in the new process, epoch's increment kept
-    copy.reseed(1, 5)
-    fast.reseed(1, 5)
-    assert copy.generator.random() == fast.generator.random()
-
-
-def test_numpy_state_is_written_when_an_item_first_uses_the_generator() -> None:
-    r = ItemRandom(3)
-    gen = r.generator
-    assert isinstance(gen, ItemGenerator) and isinstance(gen, np.random.Generator)
-    assert np.random.default_rng(gen) is gen
-    r.reseed(0, 1)
-    first = gen.random(4).tolist()  # the item's state, then 4 draws
-    r.reseed(0, 2)
-    untouched = r.bit_generator.state["state"]["state"]  # read past the generator: no sync
-    assert untouched != r.state_int(0, 2)
-    assert gen.bit_generator.state["state"]["state"] == r.state_int(0, 2)  # synced on use
-    r.reseed(0, 1)
-    assert gen.random(2).tolist() + gen.random(2).tolist() == first  # synced once per item
-    entry = (*r.words(0, 1), [])
-    r.install(entry)
-    assert gen.random(4).tolist() == first
-    r.install(entry)  # the same entry again starts from its state
-    assert gen.random(4).tolist() == first
-    # rebuilt from a pickle: alone, a plain generator; with its ItemRandom, synced again
-    alone = pickle.loads(pickle.dumps(gen))
-    assert type(alone) is ItemGenerator and isinstance(alone.random(), float)
-    copy = pickle.loads(pickle.dumps(r))
-    copy.reseed(0, 1)
-    assert copy.generator.random(4).tolist() == first
-
-
-class SometimesNumpy(Seeded):
-    """Draws from numpy for about half of the items only (decided by a Python-side draw)."""
+        self.bad, self.calls = bad, []
 
     def __call__(self, *, image: np.ndarray) -> dict[str, Any]:
-        values = [self.py_random.random()]
-        if values[0] < 0.5:
-            values += self.random_generator.random(3).tolist()
-        raw = np.asarray(values + [0.0] * (4 - len(values))).view(np.uint8)
-        return {"image": raw.reshape(4, 8, 1)}  # the float64 draws, as uint8 bytes
+        self.calls.append(int(image[0, 0, 0]))
+        if image[0, 0, 0] == self.bad:
+            raise ValueError("this image is broken")
+        return {"image": image}
 
 
-def test_items_that_skip_numpy_leave_the_next_item_its_own_state() -> None:
-    base = Images(noise_images(3, (4, 4, 3)), [0, 1, 2])
-    ds = AugmentedDataset(base, [0, 1, 2] * 8, SometimesNumpy(), augment="all", seed=4)
-    ds.set_epoch(2)
-    batch = ds.__getitems__(list(range(24)))
-    _same(batch, [ds[k] for k in range(24)])
-    _same(batch, [ds[k] for k in reversed(range(24))][::-1])
-    reference = ItemRandom(4)
-    used = 0
-    for k, (image, _) in enumerate(batch):
-        values = np.ascontiguousarray(image).reshape(-1).view(np.float64)
-        if values[0] < 0.5:
-            used += 1
-            expected = reference_generator(reference, 2, k).random(3)
-            np.testing.assert_array_equal(values[1:], expected)
-    assert 0 < used < 24
+def test_pipeline_error_names_k_and_source_index_and_nothing_runs_twice() -> None:
+    images = [np.full((4, 4, 3), i, np.uint8) for i in range(5)]
+    base = Images(images, [0, 1, 2, 3, 4])
+    indices = [0, 1, 2, 3, 4, 4, 0, 3, 1]  # clones at k = 5..8; k = 7 is image 3
+    ds = AugmentedDataset(base, indices, RaisesOnce(bad=3), seed=0)
+    loader = DataLoader(ds, batch_size=9)
+    with pytest.raises(RuntimeError, match=r"item k=7 \(source index 3, epoch 0\)") as e:
+        next(iter(loader))
+    assert isinstance(e.value.__cause__, ValueError)
+    assert "ValueError: this image is broken" in str(e.value)
+    assert ds.transform.calls == [4, 0, 3]  # k = 5, 6, 7: each once, then the error
+    with pytest.raises(RuntimeError, match=r"item k=7 \(source index 3"):
+        ds[7]
 
 
 def test_array_spec_takes_only_contiguous_uint8_or_float32_arrays() -> None:
@@ -589,22 +407,6 @@ def test_array_spec_takes_only_contiguous_uint8_or_float32_arrays() -> None:
         assert array_spec(image) is None
     arr, spec = to_hwc(view)
     assert arr.flags.c_contiguous and spec.kind == "numpy"
-
-
-def test_batch_spec_needs_one_dtype_and_rank_of_contiguous_arrays() -> None:
-    u8 = np.zeros((3, 4, 3), np.uint8)
-    assert batch_spec([u8, u8.copy()]) == array_spec(u8)
-    f32 = np.zeros((3, 4), np.float32)
-    assert batch_spec([f32] * 3) == array_spec(f32)
-    assert batch_spec([]) is None
-    for other in (
-        np.zeros((3, 4, 3), np.float32),  # another dtype
-        np.zeros((3, 4), np.uint8),  # another rank
-        u8[:, ::-1],  # not contiguous
-        torch.zeros(3, 3, 4, dtype=torch.uint8),
-        Image.new("RGB", (4, 3)),
-    ):
-        assert batch_spec([u8, other]) is None and batch_spec([other, u8]) is None
 
 
 class _SomeFloat(Seeded):
@@ -621,21 +423,19 @@ class _SomeFloat(Seeded):
         return [out] if self.wrap else {"image": out, "extra": 1}
 
 
-def test_batches_whose_pipeline_changes_the_kind_of_some_images() -> None:
+def test_pipeline_that_changes_the_kind_of_some_images() -> None:
     images = noise_images(6, (4, 4, 3))
     base = Images(images, list(range(6)))
     indices = [*range(6)] * 4
     ds = AugmentedDataset(base, indices, _SomeFloat(), seed=2)
-    keys = list(range(24))[::-1]
-    got = ds.__getitems__(keys)
-    _same(got, [ds[k] for k in keys])
+    got = [ds[k] for k in range(24)]
     # the uint8 input comes back as uint8 whatever dtype the pipeline returned
     assert {item[0].dtype for item in got} == {np.dtype(np.uint8)}
-    flipped = [np.array_equal(got[i][0], images[indices[k]][::-1]) for i, k in enumerate(keys)]
-    assert 0 < sum(flipped[:18]) < 18  # both kinds of result among the augmented items
+    flipped = [np.array_equal(got[k][0], images[indices[k]][::-1]) for k in range(6, 24)]
+    assert 0 < sum(flipped) < 18  # both kinds of result among the augmented items
     bad = AugmentedDataset(base, [0, 0, 1, 1], _SomeFloat(wrap=True))
     with pytest.raises(TypeError, match=r"albumentations convention transform\(image=array\)"):
-        bad.__getitems__([0, 1, 2, 3])
+        bad[1]
 
 
 @settings(max_examples=25, deadline=None)
@@ -767,11 +567,6 @@ def test_dataset_transform_applied_after_augmentation(tmp_path: Path) -> None:
         expected = to_tensor(ds.augment_image(raw[raw_index][0], 2))  # PIL in, then ToTensor
         torch.testing.assert_close(clone, expected)
         assert target == raw[raw_index][1]
-        batch = ds.__getitems__([2, 0, 1])  # the batch path applies the moved transform too
-        for (got, got_target), k in zip(batch, [2, 0, 1], strict=True):
-            want, want_target = ds[k]
-            assert isinstance(got, torch.Tensor) and got_target == want_target
-            torch.testing.assert_close(got, want)
     assert folder.transform is to_tensor  # the caller's dataset is not modified
 
 
@@ -803,9 +598,24 @@ def test_pipeline_file_round_trip(tmp_path: Path, fmt: str) -> None:
         np.testing.assert_array_equal(a[0][0], b[0][0])
 
 
-def test_default_pipeline_without_flip() -> None:
-    names = [type(t).__name__ for t in default_pipeline(horizontal_flip=False).transforms]
-    assert names == ["Affine", "RandomBrightnessContrast"]
+def test_default_pipeline_never_flips_unless_asked_and_keeps_the_background() -> None:
+    assert [type(t).__name__ for t in default_pipeline().transforms] == ["Affine", "RandomGamma"]
+    flipping = default_pipeline(horizontal_flip=True).transforms
+    assert [type(t).__name__ for t in flipping] == ["HorizontalFlip", "Affine", "RandomGamma"]
+    digit = np.zeros((28, 28), np.uint8)  # an MNIST-like "1": white stroke on black
+    digit[6:22, 12:16] = 255
+    page = 255 - digit  # dark ink on a white page
+    float_digit = digit.astype(np.float32) / 255
+    for image in (digit, page, float_digit, np.dstack([digit] * 3)):
+        ds = AugmentedDataset([(image, 0)] * 40, range(40), default_pipeline(), augment="all")
+        changed = 0
+        for k in range(40):
+            out = ds[k][0]
+            assert out.shape == image.shape and out.dtype == image.dtype
+            corners = out[[0, 0, -1, -1], [0, -1, 0, -1]]
+            np.testing.assert_array_equal(corners, image[[0, 0, -1, -1], [0, -1, 0, -1]])
+            changed += not np.array_equal(out, image)
+        assert changed > 10
     with pytest.raises(TypeError, match="`horizontal_flip` should be True or False"):
         default_pipeline(horizontal_flip=1)  # type: ignore[arg-type]
 

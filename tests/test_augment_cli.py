@@ -54,6 +54,25 @@ def test_cli_oversamples_an_image_folder(
     assert "0 written now, 18 already there" in capsys.readouterr().out
 
 
+def test_cli_flips_only_when_asked_and_restarts_another_job(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = image_folder(tmp_path / "data", {"cat": 3, "dog": 1})
+    out = tmp_path / "out"
+    argv = ["materialize", "--dataset", "imagefolder", "--root", str(data), "--out", str(out)]
+    assert main([*argv, "--no-progress"]) == 0
+    steps = json.loads((out / "manifest.json").read_text())["job"]["transform"]["transform"]
+    assert [t["__class_fullname__"] for t in steps["transforms"]] == ["Affine", "RandomGamma"]
+    capsys.readouterr()
+    assert main([*argv, "--no-progress", "--flip"]) == 2  # another pipeline: refused
+    err = capsys.readouterr().err
+    assert "(different pipeline)" in err and "--restart" in err
+    assert main([*argv, "--no-progress", "--flip", "--restart"]) == 0
+    steps = json.loads((out / "manifest.json").read_text())["job"]["transform"]["transform"]
+    assert steps["transforms"][0]["__class_fullname__"] == "HorizontalFlip"
+    assert "6 written now" in capsys.readouterr().out
+
+
 def test_cli_with_a_saved_pipeline_and_without_oversampling(tmp_path: Path) -> None:
     data = image_folder(tmp_path / "data", {"a": 3, "b": 1})
     pipeline = tmp_path / "pipeline.yaml"

@@ -58,7 +58,7 @@ def test_describe_api_shows_the_folder_names(images: Path) -> None:
 
 
 def _split(images: Path, out: Path | str, *extra: str) -> list[str]:
-    argv = ["split", "imagefolder", "--root", str(images), "--ratio", "4", "--n-max", "6"]
+    argv = ["split", "imagefolder", "--root", str(images), "--ratio", "4", "--n-max", "5"]
     return [*argv, "--profile", "linear", *extra, "--out", str(out)]
 
 
@@ -71,8 +71,11 @@ def test_split_and_materialize_honour_the_manifest(
     printed = capsys.readouterr().out
     assert "cat" in printed and "eel" in printed  # the table shows the class names
     recorded = json.loads(manifest.read_text())
-    assert recorded["counts"]["train"] == [6, 3, 1] and recorded["counts"]["val"] == [2, 2, 2]
-    for part, counts in (("train", [6, 3, 1]), ("val", [2, 2, 2])):
+    counts = recorded["counts"]
+    assert counts == {"train": [5, 3, 1], "val": [2, 2, 2], "test": [1, 1, 1]}
+    parts = [set(recorded["indices"][part]) for part in ("train", "val", "test")]
+    assert sum(map(len, parts)) == len(set().union(*parts))  # one folder, no image twice
+    for part, counts in (("train", [5, 3, 1]), ("val", [2, 2, 2]), ("test", [1, 1, 1])):
         out = tmp_path / f"out_{part}"
         argv = ["materialize", "--dataset", "imagefolder", "--root", str(images)]
         argv += ["--manifest", str(manifest), "--part", part, "--out", str(out)]
@@ -91,7 +94,7 @@ def test_split_and_materialize_honour_the_manifest(
     argv = ["materialize", "--dataset", "imagefolder", "--root", str(images)]
     argv += ["--manifest", str(manifest), "--out", str(out), "--no-progress"]
     assert main(argv) == 0
-    assert np.bincount(ImageFolder(str(out)).targets).tolist() == [6, 6, 6]
+    assert np.bincount(ImageFolder(str(out)).targets).tolist() == [5, 5, 5]
 
 
 @pytest.mark.parametrize(
@@ -131,6 +134,15 @@ def test_materialize_manifest_errors(
     assert err.count("\n") == 1 and err.startswith("balancers materialize: error: ")
     assert message in err, err
     assert not (tmp_path / "out").exists()
+
+
+def test_split_of_an_image_folder_without_room_for_a_test_part(
+    images: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["split", "imagefolder", "--root", str(images), "--ratio", "4"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "class 0 has 0 of its 8 samples left" in err
+    assert "e.g. --n-max 4," in err  # the fix, in command-line terms
 
 
 def test_split_of_an_image_folder_has_no_download(

@@ -82,7 +82,7 @@ def full_disk(tmp_path: Path) -> Iterator[Path]:
 def data(tmp_path: Path) -> Path:
     """A label file and a tiny ImageFolder under ``tmp_path``."""
     np.save(tmp_path / "y.npy", np.array([0, 0, 0, 1, 2]))
-    image_folder(tmp_path / "images", {"a": 4, "b": 2})
+    image_folder(tmp_path / "images", {"a": 6, "b": 4})
     return tmp_path
 
 
@@ -91,7 +91,10 @@ def _argv(command: str, data: Path, out: Path | str) -> list[str]:
     images = str(data / "images")
     return {
         "describe": ["describe", str(data / "y.npy"), "--plot", str(out)],
-        "split": ["split", "imagefolder", "--root", images, "--ratio", "2", "--out", str(out)],
+        "split": [
+            *("split", "imagefolder", "--root", images, "--ratio", "2", "--n-max", "2"),
+            *("--out", str(out)),
+        ],
         "materialize": [
             *("materialize", "--dataset", "imagefolder", "--root", images),
             *("--out", str(out), "--no-progress"),

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import copy
-import operator
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any, Literal
 
 import numpy as np
@@ -16,16 +15,13 @@ from .._labels import LabelArray, get_labels
 from .._rng import resolve_seed
 from .._validation import check_choice, check_int, check_seed, describe_value
 from .._validation import check_indices as _check_indices
-from ._copying import rebuilt_copy
-from ._images import ImageSpec, batch_spec, from_hwc, to_hwc
+from ._images import ImageSpec, from_hwc, to_hwc
 from ._seeding import ItemRandom
 
 __all__ = ["AugmentedDataset"]
 
 AugmentMode = Literal["repeats", "all", "none"]
 _PAIR = (tuple, list)
-_TUPLE_ONLY = {tuple}
-_FIRST = operator.itemgetter(0)
 _MODES = ("repeats", "all", "none")
 
 
@@ -76,19 +72,36 @@ def first_occurrences(indices: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
     return mask
 
 
-def _private_copy(transform: Any) -> Any:
-    """A deep copy of an albumentations pipeline, so that seeding it leaves the caller's alone
-    (:func:`rebuilt_copy`: as fast to run as the original)."""
-    if transform is None or not hasattr(transform, "set_random_state"):
-        return transform
-    try:
-        return rebuilt_copy(transform)
-    except Exception:  # pragma: no cover - attributes that only copy.deepcopy can set
-        pass
+def private_copy(transform: Any) -> Any:
+    """A deep copy of ``transform`` (made once), so that seeding it leaves the caller's alone."""
+    if transform is None:
+        return None
     try:
         return copy.deepcopy(transform)
-    except Exception:  # pragma: no cover - exotic transforms that cannot be copied
-        return transform
+    except Exception as exc:
+        culprit = _uncopyable_part(transform)
+        raise TypeError(
+            f"`transform` should be copyable with copy.deepcopy (AugmentedDataset seeds its own "
+            f"copy and never modifies yours), but {culprit} cannot be copied: "
+            f"{type(exc).__name__}: {exc}. Keep what cannot be copied (open files, locks, "
+            "clients, generators) out of the transform's attributes, or give its class a "
+            "__deepcopy__ method."
+        ) from exc
+
+
+def _uncopyable_part(transform: Any) -> str:
+    """The innermost transform of a pipeline that ``copy.deepcopy`` fails on, described."""
+    for child in getattr(transform, "transforms", None) or []:
+        try:
+            copy.deepcopy(child)
+        except Exception:
+            return _uncopyable_part(child)
+    return f"the transform {_short_repr(transform)}"
+
+
+def _short_repr(obj: Any) -> str:
+    text = repr(obj).replace("\n", " ")
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def detach_transform(dataset: Any) -> tuple[Any, Callable[[Any], Any] | None]:
@@ -130,16 +143,6 @@ def _image_of(result: Any, spec: ImageSpec) -> Any:
     return from_hwc(image, spec)
 
 
-def _same_kind(results: list[Any], spec: ImageSpec) -> list[Any] | None:
-    """The images of pipeline results when every one is a dict holding a numpy array of the
-    dtype and rank of ``spec`` (what :func:`_image_of` returns as is), else None."""
-    images = [result.get("image") if type(result) is dict else None for result in results]
-    dtype, ndim, array = spec.dtype, spec.ndim, np.ndarray
-    if all(type(x) is array and x.dtype is dtype and x.ndim == ndim for x in images):
-        return images
-    return None
-
-
 class _Items(Dataset[Any]):
     """A plain sequence of items seen as a Dataset (so that labels can be read from it)."""
 
@@ -174,13 +177,13 @@ class AugmentedDataset(Dataset[Any]):
       the same dtype; the target and any further fields pass through unchanged (class ids,
       multilabel vectors);
     * no global random state (``random``, ``numpy.random``, ``torch``) is read or changed, and
-      the caller's ``transform`` object is not modified (the dataset seeds its own deep copy,
-      ``self.transform``).
+      the caller's ``transform`` object is never modified: the dataset seeds its own deep copy,
+      ``self.transform``, made once at construction;
+    * an error raised by the pipeline propagates once, as a ``RuntimeError`` naming the item
+      ``k`` and its source index (the original error chained); no item is run twice.
 
-    A DataLoader fetches whole batches through ``__getitems__`` (the same items as
-    ``[ds[k] for k in keys]``), which computes the random states of a batch in one vectorized
-    pass. One dataset object must not be read from several threads at once (DataLoader workers
-    are processes, which is fine).
+    One dataset object must not be read from several threads at once (DataLoader workers are
+    processes, which is fine).
 
     The dataset's own ``transform`` (torchvision datasets, e.g. ``ToTensor()`` + ``Normalize``) is
     applied *after* the augmentation: the pipeline sees the raw image, as albumentations expects.
@@ -203,7 +206,8 @@ class AugmentedDataset(Dataset[Any]):
 
     Raises:
         TypeError: ``dataset`` is not a map-style dataset, ``indices`` are not integers,
-            ``transform`` is not callable, or another argument has the wrong type.
+            ``transform`` is not callable or cannot be copied with ``copy.deepcopy``, or another
+            argument has the wrong type.
         ValueError: ``indices`` empty, not 1-D or out of range; ``augment`` or
             ``dataset_transform`` not one of the choices; ``transform=None`` with augmentation on.
 
@@ -235,7 +239,7 @@ class AugmentedDataset(Dataset[Any]):
             dataset_transform, "dataset_transform", ("after", "keep")
         )
         self.indices = check_indices(indices, n)
-        self.transform = _private_copy(transform)
+        self.transform = private_copy(transform)
         self.seed = resolve_seed(check_seed(seed))
         self.dataset = dataset
         if self.dataset_transform == "after":
@@ -295,11 +299,22 @@ class AugmentedDataset(Dataset[Any]):
         return self._n
 
     def augment_image(self, image: Any, k: int, epoch: int | None = None) -> Any:
-        """Augment ``image`` with the random state of item ``k`` (of ``epoch``, default current)."""
+        """Augment ``image`` with the random state of item ``k`` (of ``epoch``, default current).
+
+        Raises:
+            RuntimeError: the pipeline raised; the message names ``k`` and the source index.
+        """
         assert self.transform is not None
         arr, spec = to_hwc(image)
         e = self.epoch if epoch is None else epoch
-        return _image_of(self._random.call(self.transform, e, k, arr), spec)
+        try:
+            result = self._random.call(self.transform, e, k, arr)
+        except Exception as exc:
+            raise RuntimeError(
+                f"The augmentation pipeline raised on item k={k} (source index "
+                f"{self.indices.item(k)}, epoch {e}): {type(exc).__name__}: {exc}"
+            ) from exc
+        return _image_of(result, spec)
 
     def _served(self, item: Any, image: Any, post: bool) -> Any:
         """``item`` with its image replaced by ``image`` (then the moved dataset transform)."""
@@ -326,64 +341,6 @@ class AugmentedDataset(Dataset[Any]):
 
     def __getitem__(self, k: int) -> Any:
         return self.get(int(k))
-
-    def __getitems__(self, keys: Sequence[int]) -> list[Any]:
-        """Items ``keys``, what a DataLoader fetches for one batch: ``[self[k] for k in keys]``,
-        with the random states of the batch's augmented items computed in one vectorized pass
-        (:meth:`ItemRandom.plan <balancers.augment._seeding.ItemRandom.plan>`)."""
-        batch = self._batch_keys(keys)
-        if batch is None:
-            return [self[k] for k in keys]  # raises the per-item error, if any
-        ks, augmented = batch
-        flags = augmented.tolist()
-        transform = self.transform
-        if not any(flags) or transform is None or not self._random.bind(transform):
-            # nothing to augment, or a callable seeded through the global generators per item
-            return [self.get(k) for k in ks.tolist()]
-        source = self._source
-        items = [source[i] for i in self.indices[ks].tolist()]
-        tuples = set(map(type, items)) == _TUPLE_ONLY  # the usual (image, target, ...) items
-        if tuples:
-            images = list(map(_FIRST, items))
-        else:
-            images = [item[0] if isinstance(item, _PAIR) else item for item in items]
-        every = all(flags)
-        inputs = images if every else [x for x, aug in zip(images, flags, strict=True) if aug]
-        # The usual batch, arrays of one dtype and rank, goes through without per-item checks.
-        spec = batch_spec(inputs)
-        if spec is None:
-            converted = [to_hwc(image) for image in inputs]
-            inputs = [arr for arr, _ in converted]
-            specs = [s for _, s in converted]
-        else:
-            specs = [spec] * len(inputs)
-        # The loop that calls the pipeline only installs each item's random state; checks and
-        # conversions run in loops of their own before and after it.
-        results = self._random.run(transform, self.epoch, ks if every else ks[augmented], inputs)
-        outputs = None if spec is None else _same_kind(results, spec)
-        if outputs is None:
-            outputs = [_image_of(r, s) for r, s in zip(results, specs, strict=True)]
-        if not every:
-            served = iter(outputs)
-            outputs = [next(served) if aug else x for x, aug in zip(images, flags, strict=True)]
-        if tuples and self._post is None:
-            return [(image, *item[1:]) for image, item in zip(outputs, items, strict=True)]
-        return [self._served(item, x, True) for item, x in zip(items, outputs, strict=True)]
-
-    def _batch_keys(self, keys: Any) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]] | None:
-        """``keys`` as positions in ``[0, n)`` and which of them are augmented, or None when one
-        of them is not a valid index."""
-        try:
-            ks = np.asarray(keys, dtype=np.int64)
-        except (TypeError, ValueError, OverflowError):
-            return None
-        if ks.ndim != 1:
-            return None
-        try:
-            augmented = self._augmented[ks]  # negative keys count from the end, as in Python
-        except IndexError:
-            return None
-        return ks % self._n, augmented
 
     def __repr__(self) -> str:
         return (

@@ -12,7 +12,6 @@ Supported kinds (each comes back as the kind, dtype and layout it was given):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any, Literal, NamedTuple
 
 import numpy as np
@@ -20,7 +19,7 @@ import numpy.typing as npt
 import torch
 from PIL import Image
 
-__all__ = ["ImageSpec", "array_spec", "batch_spec", "from_hwc", "to_hwc", "to_pil"]
+__all__ = ["ImageSpec", "array_spec", "from_hwc", "to_hwc", "to_pil"]
 
 _PIL_NATIVE = frozenset({"L", "LA", "RGB", "RGBA", "F"})
 _SUPPORTED = "a PIL image, an (H, W[, C]) numpy array or a (C, H, W) torch tensor of uint8 or float"
@@ -70,28 +69,6 @@ def array_spec(image: Any) -> ImageSpec | None:
     if specs is None or not 2 <= image.ndim <= 3 or not image.flags.c_contiguous:
         return None
     return specs[image.ndim]
-
-
-def batch_spec(images: Sequence[Any]) -> ImageSpec | None:
-    """The spec shared by all ``images`` when every one is a C-contiguous uint8 or float32 numpy
-    array of the same dtype and rank (a batch that :func:`to_hwc` returns as is), else None.
-
-    Example:
-        >>> import numpy as np
-        >>> batch_spec([np.zeros((4, 5, 3), dtype=np.uint8)] * 2).ndim
-        3
-        >>> batch_spec([np.zeros((4, 5), np.uint8), np.zeros((4, 5), np.float32)]) is None
-        True
-    """
-    spec = array_spec(images[0]) if len(images) else None
-    if spec is None:
-        return None
-    dtype, ndim, array = spec.dtype, spec.ndim, np.ndarray
-    same = all(
-        type(x) is array and x.dtype is dtype and x.ndim == ndim and x.flags.c_contiguous
-        for x in images
-    )
-    return spec if same else None
 
 
 def to_hwc(image: Any) -> tuple[npt.NDArray[Any], ImageSpec]:

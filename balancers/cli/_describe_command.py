@@ -20,6 +20,7 @@ import numpy.typing as npt
 from . import CommandError
 from ._inputs import DATASET_HELP, DATASETS, check_root, check_split, load_image_folder
 from ._output import check_file, writing
+from ._tables import add_source_options, read_labels
 
 __all__ = ["load_label_file", "read_dataset_labels", "register"]
 
@@ -43,7 +44,7 @@ def register(subparsers: Any) -> None:
         nargs="?",
         type=Path,
         help="label file: .npy (1-D class ids or 2-D 0/1), .npz (an array, or a scipy.sparse "
-        "matrix saved with save_npz), or .csv/.csv.gz with a header row",
+        "matrix saved with save_npz), .csv/.csv.gz with a header row, or .parquet with --column",
     )
     parser.add_argument(
         "--labels",
@@ -83,6 +84,7 @@ def register(subparsers: Any) -> None:
         help="count the classes of webdataset tar shards ('shards-{000..009}.tar'), reading only "
         "the --key member of each sample (default: cls), never the images",
     )
+    add_source_options(parser)
     parser.set_defaults(func=run)
 
 
@@ -290,7 +292,9 @@ def _unpickle(path: Path) -> Any:
 def run(args: argparse.Namespace) -> int:
     from .. import describe
 
-    if args.webdataset is None and (args.path is None) == (args.dataset is None):
+    labels: Any
+    table = read_labels(args, args.path)  # --column / --hf-dataset
+    if args.webdataset is None and table is None and (args.path is None) == (args.dataset is None):
         raise CommandError("pass either a label file PATH or --dataset NAME --root DIR.")
     plot = None if args.plot is None else check_file(args.plot, "--plot")
     names: list[str] | None = None
@@ -302,10 +306,11 @@ def run(args: argparse.Namespace) -> int:
             "--dataset": args.dataset,
             "--labels": args.labels,
             "--split": args.split,
+            "--column": args.column,
         }
         labels, source = webdataset_labels_for_cli(args.webdataset, args.key, others=others)
         class_names = None
-    elif args.dataset is not None:
+    elif table is None and args.dataset is not None:
         check_root(args.root, args.dataset)
         if args.labels is not None or args.key is not None:
             raise CommandError("--labels and --key apply to label files, not to --dataset.")
@@ -313,12 +318,14 @@ def run(args: argparse.Namespace) -> int:
         split = args.split or "train"
         labels, class_names = read_dataset_labels(args.dataset, args.root, train=split == "train")
         source = str(args.root) if args.dataset == "imagefolder" else f"{args.dataset} ({split})"
-    else:
+    elif table is None:
         if args.split is not None:
             raise CommandError("--split applies to --dataset, not to a label file.")
         labels, names = load_label_file(args.path, columns=args.labels, key=args.key)
         class_names = None
         source = str(args.path)
+    else:
+        labels, source, class_names = table[0], table[1], None
     try:
         report = describe(labels)
     except (TypeError, ValueError) as exc:

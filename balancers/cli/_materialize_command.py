@@ -63,13 +63,21 @@ def register(subparsers: Any) -> None:
         "--augment",
         default="default",
         metavar="{PIPELINE.yaml,default,none}",
-        help="an albumentations pipeline saved with A.save (YAML or JSON), 'default' (flip, "
-        "affine shift-scale-rotate, brightness/contrast) or 'none' (default: default)",
+        help="an albumentations pipeline saved with A.save (YAML or JSON), 'default' (affine "
+        "shift-scale-rotate and gamma, safe for any image) or 'none' (default: default)",
     )
     parser.add_argument(
-        "--no-flip",
+        "--flip",
         action="store_true",
-        help="leave the horizontal flip out of the default pipeline (digits, text)",
+        help="add a horizontal flip to the default pipeline (natural images; never digits or text)",
+    )
+    parser.add_argument(
+        "--no-flip", action="store_true", help="no flip (the default; kept for old scripts)"
+    )
+    parser.add_argument(
+        "--restart",
+        action="store_true",
+        help="when --out holds another materialize job, delete its files and start over",
     )
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     parser.add_argument("--num-workers", type=int, default=0, help="worker processes (default: 0)")
@@ -97,7 +105,7 @@ def _pipeline(args: argparse.Namespace) -> Any:
     if args.augment == "none":
         return None
     if args.augment == "default":
-        return default_pipeline(horizontal_flip=not args.no_flip)
+        return default_pipeline(horizontal_flip=args.flip and not args.no_flip)
     return load_pipeline(args.augment)
 
 
@@ -121,6 +129,7 @@ def run(args: argparse.Namespace) -> int:
                 seed=args.seed,
                 progress=progress,
                 num_workers=args.num_workers,
+                restart=args.restart,
             )
         else:
             source = oversample_with_augmentation(
@@ -130,7 +139,13 @@ def run(args: argparse.Namespace) -> int:
                 seed=args.seed,
                 augment="none" if transform is None else "repeats",
             )
-            result = materialize(source, args.out, progress=progress, num_workers=args.num_workers)
+            result = materialize(
+                source,
+                args.out,
+                progress=progress,
+                num_workers=args.num_workers,
+                restart=args.restart,
+            )
     pipeline = "none" if transform is None else args.augment
     print(
         f"{result.total} files in {result.root} ({result.augmented} augmented, "

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 from typing import Any
 
 from . import CommandError
 from ._inputs import DATASET_HELP, DATASETS, load_dataset
 from ._output import check_file, is_folder_argument, writing
+from ._tables import add_source_options, run_split
 
 __all__ = ["register"]
 
@@ -34,10 +36,23 @@ def register(subparsers: Any) -> None:
         description="Make a long-tailed training set (exp, step or linear profile) with balanced "
         "validation and test sets, print the class counts and write a JSON manifest that "
         "LongTailSplit.load(path, train, test) applies again (and 'balancers materialize "
-        "--manifest' reads). An ImageFolder is one set of images: its split has a train and "
-        "(with --val-per-class) a balanced val part drawn from the images train did not keep.",
+        "--manifest' reads). An ImageFolder is one set of images: its balanced val and test "
+        "parts are drawn from the images the long-tailed train part leaves, so pass an --n-max "
+        "below the smallest class to leave room for them.",
     )
-    parser.add_argument("dataset", choices=DATASETS, help=DATASET_HELP)
+    parser.add_argument(
+        "dataset",
+        nargs="?",
+        choices=DATASETS,
+        help=DATASET_HELP + " (or --table/--hf-dataset with --column: a stratified split of rows)",
+    )
+    add_source_options(parser, table=True)
+    parser.add_argument(
+        "--test-size",
+        type=float,
+        default=0.25,
+        help="--table/--hf-dataset: test fraction (default: 0.25)",
+    )
     parser.add_argument(
         "--root",
         default="datasets",
@@ -91,13 +106,26 @@ def register(subparsers: Any) -> None:
 
 #: the library's argument names as the command line spells them, for error messages
 _FLAGS = {
-    "`imbalance_ratio`": "--ratio",
-    "`n_max`": "--n-max",
-    "`val_per_class`": "--val-per-class",
-    "`test_per_class`": "--test-per-class",
-    "`minority_fraction`": "--minority-fraction",
-    "`seed`": "--seed",
+    "imbalance_ratio": "--ratio",
+    "n_max": "--n-max",
+    "val_per_class": "--val-per-class",
+    "test_per_class": "--test-per-class",
+    "minority_fraction": "--minority-fraction",
+    "seed": "--seed",
 }
+#: an argument name in a message, in backticks
+_ARGUMENT = re.compile(r"`(" + "|".join(_FLAGS) + r")`")
+
+
+def command_line_message(message: str) -> str:
+    """A library message in command-line terms: argument names become flags.
+
+    Example:
+        >>> command_line_message("`n_max` is 9, e.g. long_tail_split(ds, ds, n_max=4, ...)")
+        '--n-max is 9, e.g. --n-max 4'
+    """
+    message = re.sub(r"long_tail_split\(ds, ds, n_max=(\d+), \.\.\.\)", r"`n_max` \1", message)
+    return _ARGUMENT.sub(lambda m: _FLAGS[m.group(1)], message)
 
 
 def format_table(split: Any, class_names: list[str] | None) -> str:
@@ -139,13 +167,18 @@ def _manifest_path(args: argparse.Namespace) -> Path | None:
 def run(args: argparse.Namespace) -> int:
     from ..datasets import long_tail_split
 
+    if args.table is not None or args.hf_dataset is not None or args.column is not None:
+        return run_split(args)
+    if args.dataset is None:
+        raise CommandError("pass a DATASET name, or --table FILE / --hf-dataset DIR with --column.")
     if args.download and args.dataset == "imagefolder":
         raise CommandError("--download applies to torchvision datasets, not to an ImageFolder.")
     out = _manifest_path(args)
     root = Path(args.root)
     train = load_dataset(args.dataset, root, train=True, download=args.download)
-    test = None
-    if args.dataset != "imagefolder":
+    if args.dataset == "imagefolder":  # one set: test comes from what train and val leave
+        test = train
+    else:
         test = load_dataset(args.dataset, root, train=False, download=args.download)
     try:
         split = long_tail_split(
@@ -161,10 +194,7 @@ def run(args: argparse.Namespace) -> int:
             minority_fraction=args.minority_fraction,
         )
     except (TypeError, ValueError) as exc:
-        message = str(exc)
-        for name, flag in _FLAGS.items():
-            message = message.replace(name, flag)
-        raise CommandError(message) from exc
+        raise CommandError(command_line_message(str(exc))) from exc
     p = split.parameters
     print(
         f"{args.dataset}-LT: profile={p['profile']} imbalance_ratio={p['imbalance_ratio']:g} "

@@ -22,7 +22,10 @@ __all__ = [
 ]
 
 DATASETS: tuple[str, ...] = ("digits", "mnist", "fashionmnist")
+"""The datasets the demo runs on: scikit-learn's bundled digits, MNIST and Fashion-MNIST."""
+
 PROFILES: tuple[str, ...] = ("exp", "step", "linear")
+"""The long-tail profiles of the training split (:func:`balancers.datasets.long_tail_counts`)."""
 
 
 class ImageTensors(Dataset[tuple[torch.Tensor, int]]):

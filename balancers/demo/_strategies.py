@@ -213,6 +213,7 @@ STRATEGIES: dict[str, Strategy] = {
         ),
     )
 }
+"""The strategies the demo compares, by the name ``--strategies`` takes, in table order."""
 
 
 def has_extra(extra: str | None) -> bool:

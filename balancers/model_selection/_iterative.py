@@ -35,7 +35,14 @@ import numpy.typing as npt
 from .._labels import Labels
 from .._segments import segment_positions, segment_ranks
 
-__all__ = ["ItemIndex", "batch_picks", "item_index", "iterative_folds"]
+__all__ = [
+    "ItemIndex",
+    "batch_picks",
+    "group_index",
+    "item_index",
+    "iterative_folds",
+    "iterative_group_folds",
+]
 
 _I64 = np.int64
 _LIVE = np.uint64(1 << 63)  # rarity keys at or above this belong to exhausted items
@@ -367,4 +374,127 @@ def iterative_folds(
         if rng is not None:
             picks = rng.permutation(picks)
         fold[empty] = picks
+    return fold
+
+
+def group_index(
+    index: ItemIndex, group_ids: IntArray, n_groups: int
+) -> tuple[ItemIndex, IntArray, IntArray]:
+    """The groups as super-rows of ``index``: a group holds the items of its rows.
+
+    Args:
+        index: the items of the rows (from :func:`item_index`).
+        group_ids: the group number (``0..n_groups-1``) of each row.
+        n_groups: number of groups.
+
+    Returns:
+        ``(groups, mass, sizes)``: the items of each group as an :class:`ItemIndex` whose rows
+        are the groups, the number of the group's rows holding each of those items (aligned with
+        ``groups.row_items``) and the number of rows of each group.
+    """
+    n_items = max(index.n_items, 1)
+    rows = np.repeat(np.arange(index.n_samples, dtype=_I64), np.diff(index.row_ptr))
+    keys = group_ids[rows] * n_items + index.row_items
+    uniq, mass = np.unique(keys, return_counts=True)
+    owner = uniq // n_items
+    ptr = np.zeros(n_groups + 1, dtype=_I64)
+    np.cumsum(np.bincount(owner, minlength=n_groups), out=ptr[1:])
+    groups = ItemIndex(n_groups, ptr, (uniq % n_items).astype(_I64), index.n_items, index.pairs)
+    sizes = np.bincount(group_ids, minlength=n_groups).astype(_I64)
+    return groups, mass.astype(_I64), sizes
+
+
+def iterative_group_folds(
+    groups: ItemIndex,
+    mass: IntArray,
+    sizes: IntArray,
+    weights: IntArray,
+    rng: np.random.Generator | None,
+) -> IntArray:
+    """Assign each group to a fold by iterative stratification over super-rows.
+
+    The procedure of :func:`iterative_folds` with weighted examples: a group counts for
+    ``mass`` rows of each of its items and ``sizes`` rows in all. Repeatedly take the item with
+    the fewest unassigned groups and place its groups, largest share of the item first, each in
+    the fold whose desire it best fills: the fold ``j`` that maximises
+    ``(sum_i mass_i * desire_ij / total_i + size * desire_rows_j / n_rows) / share_j`` over the
+    group's items ``i`` (the steepest descent of the chi-square distance between the folds'
+    counts and their targets, ``sum (count - target)^2 / target`` over items and rows). Groups
+    with no item go last, largest first, to the folds furthest below their row share.
+
+    Args:
+        groups: the items of each group (from :func:`group_index`).
+        mass: rows of the group holding each item, aligned with ``groups.row_items``.
+        sizes: rows of each group.
+        weights: positive integer weight of each fold (its share of the rows and of every item).
+        rng: None for the deterministic variant (ties to the lower item and fold numbers, groups
+            of equal share in index order); a generator for random tie-breaks and group order.
+            Its draws, in order: ``permutation(n_items)``; ``permutation(n_groups)``; per item
+            taken, ``permutation(k)``; for the groups with no item, ``permutation(k)``.
+
+    Returns:
+        int64 array: the fold of each group.
+    """
+    n_groups, n_items = groups.n_samples, groups.n_items
+    k = int(weights.shape[0])
+    share = weights.astype(np.float64) / float(weights.sum())
+    # The rows are one more item, number n_items, that every group holds `sizes` times.
+    row_len = np.diff(groups.row_ptr)
+    ext_ptr = groups.row_ptr + np.arange(n_groups + 1, dtype=_I64)
+    last = ext_ptr[1:] - 1
+    ext_items = np.full(int(ext_ptr[-1]), n_items, dtype=_I64)
+    ext_mass = sizes.astype(np.float64)[np.repeat(np.arange(n_groups), row_len + 1)]
+    inner = np.ones(ext_items.shape[0], dtype=np.bool_)
+    inner[last] = False
+    ext_items[inner] = groups.row_items
+    ext_mass[inner] = mass
+    total = np.bincount(ext_items, weights=ext_mass, minlength=n_items + 1)
+    desire = total[:, None] * share[None, :]
+    # Per entry, its weight in the fold choice: mass / total of the item.
+    entry_weight = ext_mass / np.maximum(total[ext_items], 1.0)
+    fold = np.full(n_groups, -1, dtype=_I64)
+    prio = np.arange(n_items, dtype=_I64) if rng is None else rng.permutation(n_items).astype(_I64)
+    visit = np.arange(n_groups, dtype=_I64) if rng is None else rng.permutation(n_groups)
+    visit_rank = np.empty(n_groups, dtype=_I64)
+    visit_rank[visit] = np.arange(n_groups, dtype=_I64)
+    scale = max(n_items, 1)
+    key = ((groups.counts - 1) * scale + prio).view(np.uint64)
+    unit = np.uint64(scale)
+    ptr = groups.item_ptr
+    bounds = ext_ptr.tolist()
+    # Where each (item, group) entry sits in the group's CSR, to read the item's mass.
+    entry_of = np.argsort(groups.row_items, kind="stable")
+    while n_items:
+        it = int(key.argmin())
+        if int(key[it]) >= int(_LIVE):
+            break
+        a, b = int(ptr[it]), int(ptr[it + 1])
+        members = groups.item_rows[a:b]
+        free = fold[members] < 0
+        batch = members[free]
+        own = mass[entry_of[a:b][free]]
+        # Largest share of the item first, then largest group, then visit order.
+        batch = batch[np.lexsort((visit_rank[batch], -sizes[batch], -own))]
+        rank = None if rng is None else rng.permutation(k)
+        chosen = []
+        for g in batch.tolist():
+            lo, hi = bounds[g], bounds[g + 1]
+            items = ext_items[lo:hi]
+            score = entry_weight[lo:hi] @ desire[items]
+            score /= share
+            j = int(score.argmax()) if rank is None else int(rank[score[rank].argmax()])
+            desire[items, j] -= ext_mass[lo:hi]
+            chosen.append(j)
+        fold[batch] = chosen
+        touched = groups.items_of(batch)  # the batch's groups leave every item they hold
+        key -= np.bincount(touched, minlength=n_items).view(np.uint64) * unit
+    rows_desire = desire[n_items]
+    empty = np.flatnonzero(fold < 0)
+    if empty.shape[0]:
+        rank = np.arange(k) if rng is None else rng.permutation(k)
+        empty = empty[np.lexsort((visit_rank[empty], -sizes[empty]))]
+        for g in empty.tolist():
+            j = int(rank[rows_desire[rank].argmax()])
+            fold[g] = j
+            rows_desire[j] -= sizes[g]
     return fold

@@ -11,6 +11,7 @@ import numpy.typing as npt
 
 from .._labels import check_labels
 from .._validation import check_bool, describe_value
+from ._groups import check_groups
 from ._iterative import ItemIndex, item_index
 
 __all__ = ["StratificationReport", "stratification_report"]
@@ -40,6 +41,11 @@ class StratificationReport:
         empty_pair_cells: (fold, label pair) pairs with no positive (FLPZ; None when
             ``pairs=False``).
         positives: ``(n_folds, n_labels)`` positives of each label in each fold.
+        groups_per_fold: with ``groups``: the number of distinct groups in each fold.
+        largest_group_share: with ``groups``: the largest share of a fold's rows that one group
+            holds (1.0 when a fold is a single group).
+        split_groups: with ``groups``: groups whose rows are in more than one fold (0 for a
+            grouped split).
     """
 
     n_samples: int
@@ -53,6 +59,9 @@ class StratificationReport:
     lpd: float | None
     empty_pair_cells: int | None
     positives: npt.NDArray[np.int64] = field(repr=False)
+    groups_per_fold: list[int] | None = None
+    largest_group_share: float | None = None
+    split_groups: int | None = None
 
     @property
     def n_folds(self) -> int:
@@ -72,6 +81,9 @@ class StratificationReport:
             "folds_missing_labels": self.folds_missing_labels,
             "lpd": self.lpd,
             "empty_pair_cells": self.empty_pair_cells,
+            "groups_per_fold": self.groups_per_fold,
+            "largest_group_share": self.largest_group_share,
+            "split_groups": self.split_groups,
         }
 
     def __str__(self) -> str:
@@ -87,6 +99,10 @@ class StratificationReport:
         if self.lpd is not None:
             rows.append(("LPD (label pair distribution)", f"{self.lpd:.4g}"))
             rows.append(("empty (fold, label pair) cells", str(self.empty_pair_cells)))
+        if self.groups_per_fold is not None:
+            rows.append(("groups per fold", ", ".join(str(g) for g in self.groups_per_fold)))
+            rows.append(("largest group share of a fold", f"{self.largest_group_share:.4g}"))
+            rows.append(("groups split across folds", str(self.split_groups)))
         width = max(len(name) for name, _ in rows)
         return "\n".join(f"{name.ljust(width)}  {value}" for name, value in rows)
 
@@ -151,6 +167,7 @@ def stratification_report(
     *,
     proportions: Sequence[float] | None = None,
     pairs: bool = True,
+    groups: Any = None,
 ) -> StratificationReport:
     """Measure how well ``folds`` keep each label's (and label pair's) share.
 
@@ -167,14 +184,16 @@ def stratification_report(
         proportions: the share each fold should have, for ED (normalised to sum to 1); default
             equal shares.
         pairs: also compute the label-pair measures (the cost grows with the label pairs present).
+        groups: one group id per row, to add the group figures (groups per fold, largest
+            group share of a fold, groups split across folds); None to leave them out.
 
     Returns:
         A :class:`StratificationReport`.
 
     Raises:
         TypeError: ``folds`` is not a list of integer index arrays.
-        ValueError: bad labels, an index out of range, or ``proportions`` of the wrong length or
-            not positive.
+        ValueError: bad labels, an index out of range, ``proportions`` of the wrong length or
+            not positive, or ``groups`` of another length than the labels.
 
     Example:
         >>> import numpy as np
@@ -219,6 +238,9 @@ def stratification_report(
         pos2 = np.stack([_fold_positives(index2, f) for f in fold_list])
         lpd = _distribution(pos2, sizes, index2.counts, n)
         empty_pairs = int((pos2 == 0).sum())
+    group_figures: dict[str, Any] = {}
+    if groups is not None:
+        group_figures = _group_figures(check_groups(groups, n)[0], fold_list)
     return StratificationReport(
         n_samples=n,
         fold_sizes=sizes.tolist(),
@@ -231,4 +253,27 @@ def stratification_report(
         lpd=lpd,
         empty_pair_cells=empty_pairs,
         positives=pos,
+        **group_figures,
     )
+
+
+def _group_figures(
+    group_ids: npt.NDArray[np.int64], folds: list[npt.NDArray[np.int64]]
+) -> dict[str, Any]:
+    """Groups per fold, the largest share of a fold held by one group, groups split."""
+    per_fold = []
+    largest = 0.0
+    present_lists = []
+    for fold in folds:
+        present, rows = np.unique(group_ids[fold], return_counts=True)
+        present_lists.append(present)
+        per_fold.append(int(present.shape[0]))
+        if fold.shape[0]:
+            largest = max(largest, float(rows.max()) / fold.shape[0])
+    folds_per_group = np.bincount(np.concatenate(present_lists), minlength=1)
+    split = int((folds_per_group > 1).sum())
+    return {
+        "groups_per_fold": per_fold,
+        "largest_group_share": largest,
+        "split_groups": split,
+    }

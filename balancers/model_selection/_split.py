@@ -14,9 +14,14 @@ from sklearn.model_selection import BaseCrossValidator
 from .._labels import Labels, check_labels
 from .._rng import make_rng, resolve_seed
 from .._validation import check_bool, check_int, describe_value
+from ._groups import assign_groups, check_groups
 from ._iterative import item_index, iterative_folds
 
-__all__ = ["IterativeStratifiedKFold", "iterative_train_test_split"]
+__all__ = [
+    "IterativeStratifiedGroupKFold",
+    "IterativeStratifiedKFold",
+    "iterative_train_test_split",
+]
 
 RandomState = int | np.random.RandomState | np.random.Generator | None
 
@@ -165,6 +170,15 @@ class IterativeStratifiedKFold(BaseCrossValidator):  # type: ignore[misc]
             ValueError: ``y`` is missing or invalid, its length differs from ``X``'s, or there are
                 fewer samples than folds.
         """
+        labels = self._labels(X, y)
+        return _assign(
+            labels,
+            np.ones(self.n_splits, dtype=np.int64),
+            self.order,
+            _rng(self.random_state, self.shuffle),
+        )
+
+    def _labels(self, X: Any, y: Any) -> Labels:
         if y is None:
             raise ValueError(
                 "`y` is required: iterative stratification splits by the labels. Pass the labels "
@@ -182,12 +196,7 @@ class IterativeStratifiedKFold(BaseCrossValidator):  # type: ignore[misc]
                 f"`n_splits` should be at most the number of samples ({n}), but got "
                 f"n_splits={self.n_splits}. Lower n_splits."
             )
-        return _assign(
-            labels,
-            np.ones(self.n_splits, dtype=np.int64),
-            self.order,
-            _rng(self.random_state, self.shuffle),
-        )
+        return labels
 
     def split(
         self, X: Any, y: Any = None, groups: Any = None
@@ -216,6 +225,99 @@ class IterativeStratifiedKFold(BaseCrossValidator):  # type: ignore[misc]
             f"{type(self).__name__}(n_splits={self.n_splits}, order={self.order}, "
             f"random_state={self.random_state!r}, shuffle={self.shuffle})"
         )
+
+
+class IterativeStratifiedGroupKFold(IterativeStratifiedKFold):
+    """K-fold cross-validation that keeps each group in one fold and every label's share.
+
+    Every row of a group (a patient, a subject, a recording session) lands in the same fold;
+    folds are balanced in rows (not in groups); labels (or label pairs, ``order=2``) are
+    stratified as well as the grouping allows. A group is a super-row whose count of each label
+    is the number of its rows holding that label: iterative stratification (Sechidis et al. 2011)
+    takes the label with the fewest unassigned groups, places its groups (largest share of the
+    label first) each in the fold whose label and row targets it best fills, and ends with the
+    groups that hold no label, largest first, in the folds furthest below their row share.
+    Multiclass 1-D labels work too (one label per class).
+
+    Guarantees:
+
+    - no group is split: all rows of a group are in the same test fold;
+    - the test folds are disjoint and cover all samples; indices are sorted;
+    - ``shuffle=False`` is deterministic; with ``shuffle=True`` the same ``random_state`` (an int)
+      gives the same folds;
+    - a single group with more rows than a fold's share (``n_samples / n_splits``) raises a
+      ``UserWarning`` (that fold cannot keep its size); the split is still made.
+
+    Args:
+        n_splits: number of folds, at least 2 and at most the number of groups.
+        order: 1 to balance labels, 2 to balance label pairs (which includes single labels).
+        shuffle: break ties at random and visit groups in a random order; otherwise
+            deterministic.
+        random_state: seed (int), numpy ``RandomState`` or ``Generator``, or None for fresh
+            entropy on each ``split`` call. Only with ``shuffle=True``.
+
+    Raises:
+        TypeError: an argument has the wrong type.
+        ValueError: ``n_splits < 2``, ``order`` not 1 or 2, ``random_state`` set while
+            ``shuffle=False``; from ``split``: ``groups`` missing, of another length than ``y``,
+            or with fewer groups than ``n_splits``.
+
+    Example:
+        >>> import numpy as np
+        >>> y = np.array([[1, 0], [1, 0], [0, 1], [0, 1], [1, 1], [1, 1], [0, 0], [0, 0]])
+        >>> groups = np.array([0, 0, 1, 1, 2, 3, 4, 5])
+        >>> cv = IterativeStratifiedGroupKFold(n_splits=2)
+        >>> [test.tolist() for _, test in cv.split(None, y, groups)]
+        [[0, 1, 2, 3], [4, 5, 6, 7]]
+        >>> [y[test].sum(axis=0).tolist() for _, test in cv.split(None, y, groups)]
+        [[2, 2], [2, 2]]
+
+    References:
+        Sechidis, Tsoumakas & Vlahavas, "On the stratification of multi-label data", ECML PKDD
+        2011. Szymański & Kajdanowicz, LIDTA 2017 (PMLR 74).
+    """
+
+    def test_folds(self, X: Any, y: Any, groups: Any = None) -> npt.NDArray[np.int64]:
+        """The fold number (0..n_splits-1) of every sample.
+
+        Args:
+            X: the samples (only their number is used), or None.
+            y: labels in any form of the API (1-D classes, 2-D 0/1, scipy.sparse, Dataset).
+            groups: one group id per sample.
+
+        Raises:
+            ValueError: ``y`` or ``groups`` missing or invalid, lengths that differ, or fewer
+                groups than folds.
+        """
+        labels = self._labels(X, y)
+        group_ids, n_groups = check_groups(groups, labels.n_samples)
+        return assign_groups(
+            labels,
+            group_ids,
+            n_groups,
+            np.ones(self.n_splits, dtype=np.int64),
+            self.order,
+            _rng(self.random_state, self.shuffle),
+        )
+
+    def split(
+        self, X: Any, y: Any = None, groups: Any = None
+    ) -> Iterator[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]]:
+        """Generate ``(train, test)`` index arrays, one pair per fold.
+
+        Args:
+            X: the samples (only their number is used), or None.
+            y: labels in any form of the API (1-D classes, 2-D 0/1, scipy.sparse, Dataset).
+            groups: one group id per sample (ints, strings, ...); required.
+        """
+        return _pairs(self.test_folds(X, y, groups), self.n_splits)
+
+    def _iter_test_indices(
+        self, X: Any = None, y: Any = None, groups: Any = None
+    ) -> Iterator[npt.NDArray[np.int64]]:
+        folds = self.test_folds(X, y, groups)
+        for j in range(self.n_splits):
+            yield np.flatnonzero(folds == j).astype(np.int64)
 
 
 def _pairs(
@@ -269,6 +371,7 @@ def iterative_train_test_split(
     order: int = 1,
     shuffle: bool = True,
     random_state: RandomState = None,
+    groups: Any = None,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """Split indices into train and test so that each label keeps its share in both.
 
@@ -284,7 +387,10 @@ def iterative_train_test_split(
       of the algorithm (at most one example off per class for multiclass labels); the part
       sizes follow from the labels' shares and the rows with no label, so on tiny data with
       many one-example classes a part can come out smaller than requested;
-    - same ``random_state`` (an int) and labels, same split; ``shuffle=False`` is deterministic.
+    - same ``random_state`` (an int) and labels, same split; ``shuffle=False`` is deterministic;
+    - with ``groups``, all rows of a group go to the same part (as in
+      :class:`IterativeStratifiedGroupKFold`); the part sizes are then met as closely as whole
+      groups allow, and a group larger than the smaller part's share raises a ``UserWarning``.
 
     Args:
         labels: 1-D class ids, a 2-D 0/1 matrix, a ``scipy.sparse`` matrix (kept sparse) or a
@@ -296,6 +402,8 @@ def iterative_train_test_split(
         shuffle: random tie-breaks and row order; False for the deterministic variant.
         random_state: seed (int), numpy ``RandomState`` or ``Generator``, or None for fresh
             entropy; only with ``shuffle=True``.
+        groups: one group id per sample (patients, subjects) whose rows must stay together,
+            or None.
 
     Returns:
         ``(train, test)`` index arrays.
@@ -303,7 +411,8 @@ def iterative_train_test_split(
     Raises:
         TypeError: an argument has the wrong type.
         ValueError: bad labels, sizes outside their range or adding up to more than the data,
-            ``order`` not 1 or 2, or ``random_state`` with ``shuffle=False``.
+            ``order`` not 1 or 2, ``random_state`` with ``shuffle=False``, or ``groups`` of
+            another length or with fewer groups than parts.
 
     Example:
         >>> import numpy as np
@@ -345,5 +454,10 @@ def iterative_train_test_split(
         )
     rest = n - n_train - n_test
     weights = np.array([n_train, n_test] + ([rest] if rest else []), dtype=np.int64)
-    folds = _assign(checked, weights, order, _rng(random_state, shuffle))
+    rng = _rng(random_state, shuffle)
+    if groups is None:
+        folds = _assign(checked, weights, order, rng)
+    else:
+        group_ids, n_groups = check_groups(groups, n)
+        folds = assign_groups(checked, group_ids, n_groups, weights, order, rng, name="test_size")
     return np.flatnonzero(folds == 0).astype(np.int64), np.flatnonzero(folds == 1).astype(np.int64)

@@ -294,10 +294,14 @@ class EpochSampler(Sampler[T_co], ABC, Generic[T_co]):
           batch is built;
         * ``torchdata.stateful_dataloader.StatefulDataLoader``, any ``num_workers``: exact, use
           ``loader.state_dict()`` (it stores this state as of the last batch it returned);
-        * ``DataLoader(..., num_workers=N)`` with ``N > 0``: *ahead*, by the batches prefetched
-          for the workers (up to ``N * prefetch_factor`` batches); resuming from it skips them.
-          Either use ``StatefulDataLoader``, or set ``state["yielded"]`` to the samples this rank
-          has consumed in the epoch (``batches_done * batch_size``) before saving.
+        * ``DataLoader(..., num_workers=N)`` with ``N > 0``: *ahead* by the batches prefetched
+          for the workers, ``N * prefetch_factor`` of them (fewer near the end of the epoch);
+          resuming from it would skip them. Use ``StatefulDataLoader``, or set
+          ``state["yielded"]`` to the samples this rank has consumed in the epoch
+          (``batches_done * batch_size``) before saving.
+
+        The sampler cannot tell these cases apart (its iterator runs in the main process in all
+        of them), so no warning is given.
         """
         if self._active is not None:
             epoch, yielded = self._active[0], self._yielded()
