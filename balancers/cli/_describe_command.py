@@ -53,7 +53,11 @@ def register(subparsers: Any) -> None:
         "pattern (Class*) or an inclusive range FIRST:LAST. One column gives multiclass labels, "
         "several give a 0/1 multilabel matrix. Default: every column",
     )
-    parser.add_argument("--key", help=".npz only: the array to read (default: labels, y, ...)")
+    parser.add_argument(
+        "--key",
+        help=".npz: the array to read (default: labels, y, ...); --webdataset: the label field "
+        "(default: cls)",
+    )
     parser.add_argument("--dataset", choices=DATASETS, help=DATASET_HELP)
     parser.add_argument(
         "--root",
@@ -74,6 +78,12 @@ def register(subparsers: Any) -> None:
         help="write the bar chart to this image file (png, svg, pdf, ...)",
     )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument(
+        "--webdataset",
+        metavar="SHARDS",
+        help="count the classes of webdataset tar shards ('shards-{000..009}.tar'), reading only "
+        "the --key member of each sample (default: cls), never the images",
+    )
     add_source_options(parser)
     parser.set_defaults(func=run)
 
@@ -284,11 +294,23 @@ def run(args: argparse.Namespace) -> int:
 
     labels: Any
     table = read_labels(args, args.path)  # --column / --hf-dataset
-    if table is None and (args.path is None) == (args.dataset is None):
+    if args.webdataset is None and table is None and (args.path is None) == (args.dataset is None):
         raise CommandError("pass either a label file PATH or --dataset NAME --root DIR.")
     plot = None if args.plot is None else check_file(args.plot, "--plot")
     names: list[str] | None = None
-    if table is None and args.dataset is not None:
+    if args.webdataset is not None:
+        from ..streams._count import webdataset_labels_for_cli
+
+        others = {
+            "PATH": args.path,
+            "--dataset": args.dataset,
+            "--labels": args.labels,
+            "--split": args.split,
+            "--column": args.column,
+        }
+        labels, source = webdataset_labels_for_cli(args.webdataset, args.key, others=others)
+        class_names = None
+    elif table is None and args.dataset is not None:
         check_root(args.root, args.dataset)
         if args.labels is not None or args.key is not None:
             raise CommandError("--labels and --key apply to label files, not to --dataset.")
