@@ -27,6 +27,7 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
+from ._label_values import missing_error
 from ._optional import import_optional
 from ._validation import describe_value
 
@@ -131,12 +132,11 @@ def _series_to_arrow(pa: Any, series: Any, library: str) -> Any:
 
 
 def _null_error(is_null: npt.NDArray[np.bool_], what: str) -> ValueError:
-    rows = np.flatnonzero(is_null)
-    shown = ", ".join(str(r) for r in rows[:5].tolist()) + (", ..." if rows.shape[0] > 5 else "")
+    """The missing-label error of every label source, saying which column held the nulls."""
+    error = missing_error(np.flatnonzero(is_null).tolist(), is_null.shape[0], "labels")
     return ValueError(
-        f"`labels` should have a label in every row, but {what} has {rows.shape[0]} null "
-        f"value(s), first in rows {shown}. Drop or fill those rows first (e.g. "
-        "dataset.filter / frame.dropna) and keep the row order in step with the data."
+        f"{error} The nulls are in {what}: drop or fill those rows first (e.g. dataset.filter / "
+        "frame.dropna) and keep the row order in step with the data."
     )
 
 

@@ -133,11 +133,12 @@ def test_hf_dataset_multilabel_from_several_01_columns() -> None:
     ],
 )
 def test_nulls_are_an_error_with_count_and_first_rows(make: Any, count: int, rows: str) -> None:
-    with pytest.raises(ValueError, match="null") as info:
+    with pytest.raises(ValueError, match="missing") as info:
         get_labels(make())
     message = str(info.value)
-    assert f"has {count} null value(s), first in rows {rows}" in message
-    with pytest.raises(ValueError, match="null"):
+    assert f"{count} of " in message
+    assert f"are missing (None or NaN), at positions [{rows}" in message
+    with pytest.raises(ValueError, match="missing"):
         check_labels(make())
 
 
