@@ -48,8 +48,13 @@ def stratified_train_test_split(
         dataset: a ``datasets.Dataset``.
         column: the label column (default: the column named ``label`` or ``labels``); a list of
             names reads 0/1 columns as one multilabel matrix.
-        test_size, train_size, order, shuffle, random_state: as in
+        test_size: fraction of the rows in (0, 1) or a count, as in
             :func:`~balancers.model_selection.iterative_train_test_split`.
+        train_size: fraction or count; None means the complement of ``test_size``.
+        order: 1 to balance labels, 2 to balance label pairs.
+        shuffle: random tie-breaks and row order; False for the deterministic variant.
+        random_state: seed (int), numpy ``RandomState`` or ``Generator``, or None for fresh
+            entropy; only with ``shuffle=True``.
 
     Returns:
         ``DatasetDict({"train": ..., "test": ...})``.
