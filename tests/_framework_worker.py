@@ -163,6 +163,11 @@ def main() -> None:
     world = int(os.environ.get("WORLD_SIZE", 1))
     out.mkdir(parents=True, exist_ok=True)
     (out / f"rank{rank}.json").write_text(json.dumps({"world": world, "runs": runs}))
+    # Tear the gloo group down before the interpreter exits: a group left to the interpreter's
+    # shutdown can abort the process ("terminate called without an active exception").
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.barrier()
+        torch.distributed.destroy_process_group()
 
 
 if __name__ == "__main__":
